@@ -1,1 +1,974 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sluice-engine.h"
+
+#include "sluice-source-iter.h"
+
+/*
+ * How a run moves: the trigger's message enters the entry nodes as hops.
+ * A hop runs one node on one message; a step's output (or a source's
+ * records) becomes a pull that hands messages to the next nodes, at most
+ * `concurrency` of them in flight at a time, so a slow downstream slows the
+ * producer. Hops and pulls are counted in their parent pull (the root of a
+ * run has none); a pull is complete once its iterator is exhausted and all
+ * its hops are, and the run once nothing is left. Only then is the event
+ * settled: acked, or dead-lettered with the first unhandled error.
+ */
+
+typedef struct _Flow Flow;
+typedef struct _Run Run;
+typedef struct _Pull Pull;
+
+struct _SluiceEngine
+{
+  GObject parent_instance;
+
+  SluiceContext *context;
+  GHashTable    *flows;      /* name -> Flow */
+  GTask         *shutdown;   /* pending shutdown, or NULL */
+  guint          grace_timeout;
+  guint64        next_run_id;
+};
+
+struct _Flow
+{
+  SluiceEngine   *engine;    /* borrowed */
+  SluiceWorkflow *workflow;
+  SluiceContext  *context;
+  GObject        *trigger;
+  gulong          event_handler;
+  GPtrArray      *instances; /* per node: GObject step, or NULL for sources */
+  GPtrArray      *contexts;  /* per node: SluiceContext */
+  GHashTable     *runs;      /* Run* set */
+  GQueue          waiting;   /* SluiceEvent* */
+  guint           concurrency;
+  gboolean        stopped;
+};
+
+struct _Run
+{
+  Flow          *flow;
+  SluiceEvent   *event;
+  char          *id;
+  GCancellable  *cancellable;
+  guint          root_units;
+  GError        *failure;    /* first error that went to the dead-letter place */
+  gint64         started_usec;
+  gboolean       settling;
+};
+
+struct _Pull
+{
+  Run                *run;
+  SluiceWorkflowNode *node;    /* the producer */
+  SluiceMessage      *input;   /* what the producer was given */
+  SluiceMessageIter  *iter;
+  Pull               *parent;
+  guint               in_flight; /* hops and pulls started from it, not done */
+  gboolean            exhausted;
+  gboolean            pulling;   /* a next_async is pending */
+  gboolean            busy;      /* inside pull_pump() */
+};
+
+typedef struct
+{
+  Run                *run;
+  SluiceWorkflowNode *node;
+  SluiceMessage      *message;
+  Pull               *parent;
+  guint               attempt;
+  gboolean            to_dead_letter; /* this hop carries a failure */
+} Hop;
+
+#define RUN_ID_KEY "sluice-run-id"
+
+enum { SIGNAL_RUN_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (SluiceEngine, sluice_engine, G_TYPE_OBJECT)
+
+static void start_hop (Run *run, SluiceWorkflowNode *node, SluiceMessage *message, Pull *parent,
+                       gboolean to_dead_letter);
+static void pull_pump (Pull *pull);
+static void unit_end (Run *run, Pull *parent);
+static void flow_dispatch (Flow *flow);
+static void maybe_finish_shutdown (SluiceEngine *self);
+
+/* ---- Units ---- */
+
+static void
+unit_begin (Run *run, Pull *parent)
+{
+  if (parent != NULL)
+    parent->in_flight++;
+  else
+    run->root_units++;
+}
+
+static void
+pull_free (Pull *pull)
+{
+  g_clear_object (&pull->input);
+  g_clear_object (&pull->iter);
+  g_free (pull);
+}
+
+static void run_complete (Run *run);
+
+/* Frees a pull once nothing more can come of it, ending its unit in its
+ * own parent. */
+static gboolean
+pull_maybe_complete (Pull *pull)
+{
+  Run *run = pull->run;
+  Pull *parent = pull->parent;
+
+  if (pull->busy || pull->pulling || !pull->exhausted || pull->in_flight > 0)
+    return FALSE;
+  pull_free (pull);
+  unit_end (run, parent);
+  return TRUE;
+}
+
+static void
+unit_end (Run *run, Pull *parent)
+{
+  if (parent == NULL)
+    {
+      g_assert (run->root_units > 0);
+      if (--run->root_units == 0)
+        run_complete (run);
+      return;
+    }
+
+  g_assert (parent->in_flight > 0);
+  parent->in_flight--;
+  if (!pull_maybe_complete (parent))
+    pull_pump (parent);
+}
+
+/* ---- Failures ---- */
+
+static SluiceMessage *
+failed_message_new (SluiceMessage *input, SluiceWorkflowNode *node, guint attempts,
+                    const GError *error)
+{
+  SluiceMessage *message = sluice_message_new_child (input);
+  g_autofree char *attempts_text = g_strdup_printf ("%u", attempts);
+
+  sluice_message_set_id (message, sluice_message_get_id (input));
+  if (sluice_message_is_streamed (input))
+    sluice_message_set_stream (message, sluice_message_get_stream (input),
+                               sluice_message_get_length (input));
+  else if (sluice_message_get_bytes (input) != NULL)
+    sluice_message_set_bytes (message, sluice_message_get_bytes (input));
+  sluice_message_set_content_type (message, sluice_message_get_content_type (input));
+  sluice_message_set_header (message, "sluice-error", error->message);
+  sluice_message_set_header (message, "sluice-error-node", node->id);
+  sluice_message_set_header (message, "sluice-attempts", attempts_text);
+  return message;
+}
+
+/* Sends a failure to the workflow's dead-letter place: its dead_letter step
+ * if it has one, else the event goes to its source's dead-letter place when
+ * the run ends. */
+static void
+dead_letter (Run *run, SluiceWorkflowNode *node, SluiceMessage *failed, const GError *error,
+             gboolean failed_in_dead_letter_step, Pull *parent)
+{
+  SluiceWorkflowNode *dead_letter_node = sluice_workflow_get_dead_letter_node (run->flow->workflow);
+
+  if (dead_letter_node != NULL && !failed_in_dead_letter_step &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      start_hop (run, dead_letter_node, failed, parent, TRUE);
+      return;
+    }
+  if (run->failure == NULL)
+    run->failure = g_error_copy (error);
+}
+
+/* Routes a node's failure along its failure/always edges; with none taken,
+ * to the dead-letter place. */
+static void
+route_failure (Hop *hop, const GError *error)
+{
+  Run *run = hop->run;
+  g_autoptr(SluiceMessage) failed = failed_message_new (hop->message, hop->node, hop->attempt, error);
+  gboolean taken = FALSE;
+
+  sluice_log (g_ptr_array_index (run->flow->contexts, hop->node->index), hop->message,
+              G_LOG_LEVEL_MESSAGE, "run %s failed after %u attempt%s: %s", run->id, hop->attempt,
+              hop->attempt == 1 ? "" : "s", error->message);
+
+  if (!hop->to_dead_letter && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      for (guint i = 0; i < hop->node->edges->len; i++)
+        {
+          SluiceWorkflowEdge *edge = g_ptr_array_index (hop->node->edges, i);
+
+          if (edge->on == SLUICE_EDGE_ON_SUCCESS)
+            continue;
+          if (edge->when != NULL && !sluice_predicate_evaluate (edge->when, failed))
+            continue;
+          taken = TRUE;
+          if (edge->to == NULL)
+            dead_letter (run, hop->node, failed, error, FALSE, hop->parent);
+          else
+            start_hop (run, edge->to, failed, hop->parent, FALSE);
+        }
+    }
+
+  if (!taken)
+    {
+      if (hop->to_dead_letter)
+        {
+          g_autoptr(GError) wrapped = g_error_new (error->domain, error->code,
+                                                   "dead-letter step '%s' failed: %s (original "
+                                                   "error: %s)", hop->node->id, error->message,
+                                                   sluice_message_get_header (hop->message,
+                                                                              "sluice-error"));
+          dead_letter (run, hop->node, failed, wrapped, TRUE, hop->parent);
+        }
+      else
+        dead_letter (run, hop->node, failed, error, FALSE, hop->parent);
+    }
+}
+
+/* ---- Output ---- */
+
+static void
+route_output (Pull *pull, SluiceMessage *message)
+{
+  Run *run = pull->run;
+
+  for (guint i = 0; i < pull->node->edges->len; i++)
+    {
+      SluiceWorkflowEdge *edge = g_ptr_array_index (pull->node->edges, i);
+
+      if (edge->on == SLUICE_EDGE_ON_FAILURE)
+        continue;
+      if (edge->when != NULL && !sluice_predicate_evaluate (edge->when, message))
+        continue;
+      if (edge->to == NULL)
+        {
+          g_autoptr(GError) error = g_error_new (SLUICE_ERROR, SLUICE_ERROR_FAILED,
+                                                 "node '%s' routed the message to dead-letter",
+                                                 pull->node->id);
+          g_autoptr(SluiceMessage) failed = failed_message_new (message, pull->node, 1, error);
+
+          dead_letter (run, pull->node, failed, error, FALSE, pull);
+        }
+      else
+        start_hop (run, edge->to, message, pull, FALSE);
+    }
+}
+
+static void
+pull_failed (Pull *pull, GError *error)
+{
+  Hop failed_hop = { pull->run, pull->node, pull->input, pull->parent, 1, FALSE };
+
+  /* The producer failed midway (a malformed record in a file): what was
+   * already emitted goes on; the input takes the failure path. */
+  route_failure (&failed_hop, error);
+  pull->exhausted = TRUE;
+}
+
+static void
+on_next (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Pull *pull = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceMessage) message = NULL;
+
+  message = sluice_message_iter_next_finish (SLUICE_MESSAGE_ITER (object), result, &error);
+  pull->pulling = FALSE;
+
+  /* Busy while routing, so that hops finishing at once cannot free it. */
+  pull->busy = TRUE;
+  if (error != NULL)
+    pull_failed (pull, error);
+  else if (message == NULL)
+    pull->exhausted = TRUE;
+  else
+    route_output (pull, message);
+  pull->busy = FALSE;
+  pull_pump (pull);
+}
+
+/* Hands messages downstream while there is room, then completes the pull
+ * if it is done. Re-entrant calls (a hop that ends while we route) return
+ * at once: the loop here sees their effect. */
+static void
+pull_pump (Pull *pull)
+{
+  guint window = pull->run->flow->concurrency;
+
+  if (pull->busy)
+    return;
+  pull->busy = TRUE;
+  while (!pull->exhausted && !pull->pulling && pull->in_flight < window)
+    {
+      gboolean ready = FALSE;
+      g_autoptr(SluiceMessage) message = sluice_message_iter_pop_ready (pull->iter, &ready);
+
+      if (!ready)
+        {
+          pull->pulling = TRUE;
+          sluice_message_iter_next_async (pull->iter, pull->run->cancellable, on_next, pull);
+          break;
+        }
+      if (message == NULL)
+        {
+          pull->exhausted = TRUE;
+          break;
+        }
+      route_output (pull, message);
+    }
+  pull->busy = FALSE;
+  pull_maybe_complete (pull);
+}
+
+static void
+hop_succeeded (Hop *hop, SluiceMessageIter *iter)
+{
+  Pull *pull = g_new0 (Pull, 1);
+
+  /* The pull takes over the hop's unit in its parent. */
+  pull->run = hop->run;
+  pull->node = hop->node;
+  pull->input = g_object_ref (hop->message);
+  pull->iter = iter;
+  pull->parent = hop->parent;
+  pull_pump (pull);
+}
+
+/* ---- Hops ---- */
+
+static void
+hop_free (Hop *hop)
+{
+  g_clear_object (&hop->message);
+  g_free (hop);
+}
+
+static void run_hop (Hop *hop);
+
+static void
+on_retry_due (gpointer user_data)
+{
+  run_hop (user_data);
+}
+
+static void
+hop_finished (Hop *hop, SluiceMessageIter *iter, GError *error)
+{
+  Run *run = hop->run;
+  Pull *parent = hop->parent;
+  SluiceRetryPolicy *retry = hop->node->retry;
+
+  if (iter != NULL)
+    {
+      hop_succeeded (hop, iter);
+      hop_free (hop);
+      return;
+    }
+
+  if (retry != NULL && sluice_error_is_retryable (error) &&
+      sluice_retry_policy_allows_retry (retry, hop->attempt) &&
+      !g_cancellable_is_cancelled (run->cancellable))
+    {
+      SluiceContext *context = g_ptr_array_index (run->flow->contexts, hop->node->index);
+      gint64 delay = sluice_retry_policy_get_delay (retry, hop->attempt, NULL);
+      g_autofree char *delay_text = sluice_format_duration (delay);
+
+      sluice_log (context, hop->message, G_LOG_LEVEL_INFO,
+                  "run %s: attempt %u failed (%s); retrying in %s", run->id, hop->attempt,
+                  error->message, delay_text);
+      hop->attempt++;
+      sluice_clock_add_timeout (sluice_context_get_clock (context), delay, on_retry_due, hop, NULL);
+      return;
+    }
+
+  route_failure (hop, error);
+  hop_free (hop);
+  unit_end (run, parent);
+}
+
+static void
+on_step_processed (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Hop *hop = user_data;
+  g_autoptr(GError) error = NULL;
+  SluiceMessageIter *iter;
+
+  iter = sluice_step_process_finish (SLUICE_STEP (object), result, &error);
+  if (iter == NULL && error == NULL)
+    {
+      g_critical ("step '%s' (%s) finished with neither output nor error", hop->node->id,
+                  sluice_component_factory_get_name (hop->node->factory));
+      error = g_error_new (SLUICE_ERROR, SLUICE_ERROR_FAILED,
+                           "step '%s' returned no result", hop->node->id);
+    }
+  hop_finished (hop, iter, error);
+}
+
+static void
+run_hop (Hop *hop)
+{
+  Flow *flow = hop->run->flow;
+  SluiceContext *context = g_ptr_array_index (flow->contexts, hop->node->index);
+  GObject *instance = g_ptr_array_index (flow->instances, hop->node->index);
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (hop->run->cancellable, &error))
+    {
+      hop_finished (hop, NULL, error);
+      return;
+    }
+
+  sluice_message_set_attempt (hop->message, hop->attempt);
+
+  if (instance != NULL)
+    {
+      sluice_step_process_async (SLUICE_STEP (instance), hop->message, hop->run->cancellable,
+                                 on_step_processed, hop);
+      return;
+    }
+
+  /* A source gets a fresh instance per run of its node: it keeps its
+   * cursor in itself. */
+  {
+    g_autoptr(GObject) source = sluice_component_factory_create (hop->node->factory, context,
+                                                                 hop->node->config, &error);
+
+    if (source != NULL && sluice_source_open (SLUICE_SOURCE (source), hop->message, &error))
+      {
+        hop_finished (hop, sluice_source_iter_new (SLUICE_SOURCE (source)), NULL);
+        return;
+      }
+    hop_finished (hop, NULL, error);
+  }
+}
+
+static void
+start_hop (Run *run, SluiceWorkflowNode *node, SluiceMessage *message, Pull *parent,
+           gboolean to_dead_letter)
+{
+  Hop *hop = g_new0 (Hop, 1);
+
+  hop->run = run;
+  hop->node = node;
+  hop->message = g_object_ref (message);
+  hop->parent = parent;
+  hop->attempt = 1;
+  hop->to_dead_letter = to_dead_letter;
+
+  unit_begin (run, parent);
+  run_hop (hop);
+}
+
+/* ---- Runs ---- */
+
+static void
+run_free (Run *run)
+{
+  g_clear_object (&run->event);
+  g_clear_object (&run->cancellable);
+  g_clear_error (&run->failure);
+  g_free (run->id);
+  g_free (run);
+}
+
+static void
+run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
+{
+  Flow *flow = run->flow;
+  SluiceEngine *self = flow->engine;
+  SluiceMessage *message = sluice_event_get_message (run->event);
+  gint64 elapsed = g_get_monotonic_time () - run->started_usec;
+
+  if (settle_error != NULL)
+    sluice_log (flow->context, message, G_LOG_LEVEL_WARNING,
+                "run %s: could not settle the event with its source: %s", run->id,
+                settle_error->message);
+  else if (outcome == SLUICE_EVENT_ACKED)
+    sluice_log (flow->context, message, G_LOG_LEVEL_INFO, "run %s finished in %.1f ms", run->id,
+                elapsed / 1000.0);
+  else
+    sluice_log (flow->context, message, G_LOG_LEVEL_WARNING, "run %s %s after %.1f ms: %s",
+                run->id, outcome == SLUICE_EVENT_RETRY ? "handed back" : "dead-lettered",
+                elapsed / 1000.0, run->failure != NULL ? run->failure->message : "");
+
+  g_hash_table_remove (flow->runs, run);
+  g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0, sluice_workflow_get_name (flow->workflow),
+                 run->id, (guint) outcome,
+                 settle_error != NULL ? settle_error->message
+                                      : (run->failure != NULL ? run->failure->message : NULL));
+  run_free (run);
+
+  flow_dispatch (flow);
+  maybe_finish_shutdown (self);
+}
+
+static void
+on_acked (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  sluice_event_ack_finish (SLUICE_EVENT (object), result, &error);
+  run_settled (user_data, SLUICE_EVENT_ACKED, error);
+}
+
+static void
+on_dead_lettered (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  sluice_event_dead_letter_finish (SLUICE_EVENT (object), result, &error);
+  run_settled (user_data, SLUICE_EVENT_DEAD_LETTERED, error);
+}
+
+static void
+on_handed_back (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  sluice_event_retry_finish (SLUICE_EVENT (object), result, &error);
+  run_settled (user_data, SLUICE_EVENT_RETRY, error);
+}
+
+static void
+run_complete (Run *run)
+{
+  run->settling = TRUE;
+
+  /* A run cut short by shutdown goes back to its source for redelivery:
+   * it did not fail. */
+  if (run->failure != NULL && g_error_matches (run->failure, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    sluice_event_retry_async (run->event, 0, NULL, on_handed_back, run);
+  else if (run->failure != NULL)
+    sluice_event_dead_letter_async (run->event, run->failure, NULL, on_dead_lettered, run);
+  else
+    sluice_event_ack_async (run->event, NULL, on_acked, run);
+}
+
+static void
+run_start (Flow *flow, SluiceEvent *event)
+{
+  SluiceMessage *message = sluice_event_get_message (event);
+  GPtrArray *entries = sluice_workflow_get_entry_nodes (flow->workflow);
+  Run *run = g_new0 (Run, 1);
+
+  run->flow = flow;
+  run->event = g_object_ref (event);
+  run->id = g_strdup (g_object_get_data (G_OBJECT (event), RUN_ID_KEY));
+  run->cancellable = g_cancellable_new ();
+  run->started_usec = g_get_monotonic_time ();
+  g_hash_table_add (flow->runs, run);
+
+  sluice_message_ensure_traceparent (message);
+  sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s started", run->id);
+
+  /* Hold the root open until every entry hop is started. */
+  unit_begin (run, NULL);
+  for (guint i = 0; i < entries->len; i++)
+    start_hop (run, g_ptr_array_index (entries, i), message, NULL, FALSE);
+  unit_end (run, NULL);
+}
+
+/* ---- Flows ---- */
+
+static void
+flow_update_credit (Flow *flow)
+{
+  guint busy = g_hash_table_size (flow->runs) + flow->waiting.length;
+
+  if (flow->trigger != NULL)
+    sluice_trigger_set_credit (SLUICE_TRIGGER (flow->trigger),
+                               busy < flow->concurrency ? flow->concurrency - busy : 0);
+}
+
+static void
+flow_dispatch (Flow *flow)
+{
+  while (!flow->stopped && flow->waiting.length > 0 &&
+         g_hash_table_size (flow->runs) < flow->concurrency)
+    {
+      g_autoptr(SluiceEvent) event = g_queue_pop_head (&flow->waiting);
+
+      run_start (flow, event);
+    }
+  flow_update_credit (flow);
+}
+
+/* Queues an event for a run; the run id is fixed now so that a caller
+ * injecting an event can follow its run. */
+static char *
+flow_enqueue (Flow *flow, SluiceEvent *event)
+{
+  char *id = g_strdup_printf ("%s-%" G_GUINT64_FORMAT, sluice_workflow_get_name (flow->workflow),
+                              ++flow->engine->next_run_id);
+
+  g_object_set_data_full (G_OBJECT (event), RUN_ID_KEY, g_strdup (id), g_free);
+  g_queue_push_tail (&flow->waiting, g_object_ref (event));
+  flow_dispatch (flow);
+  return id;
+}
+
+static void
+on_trigger_event (SluiceTrigger *trigger, SluiceEvent *event, gpointer user_data)
+{
+  Flow *flow = user_data;
+
+  if (flow->stopped)
+    {
+      /* Shutting down: give it straight back rather than start work. */
+      sluice_event_retry_async (event, 0, NULL, NULL, NULL);
+      return;
+    }
+  /* Never dropped: past the concurrency limit it waits its turn. */
+  g_free (flow_enqueue (flow, event));
+}
+
+/* Sources hold no shared instance: their slot is NULL. */
+static void
+unref_if_set (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
+static void
+flow_free (Flow *flow)
+{
+  if (flow->trigger != NULL)
+    {
+      g_clear_signal_handler (&flow->event_handler, flow->trigger);
+      g_clear_object (&flow->trigger);
+    }
+  g_queue_clear_full (&flow->waiting, g_object_unref);
+  g_clear_pointer (&flow->runs, g_hash_table_unref);
+  g_clear_pointer (&flow->instances, g_ptr_array_unref);
+  g_clear_pointer (&flow->contexts, g_ptr_array_unref);
+  g_clear_object (&flow->context);
+  g_clear_object (&flow->workflow);
+  g_free (flow);
+}
+
+static void
+flow_stop (Flow *flow)
+{
+  if (flow->stopped)
+    return;
+  flow->stopped = TRUE;
+  if (flow->trigger != NULL)
+    sluice_trigger_stop (SLUICE_TRIGGER (flow->trigger));
+
+  /* Events that never started go back to their sources. */
+  while (flow->waiting.length > 0)
+    {
+      g_autoptr(SluiceEvent) event = g_queue_pop_head (&flow->waiting);
+
+      sluice_event_retry_async (event, 0, NULL, NULL, NULL);
+    }
+}
+
+gboolean
+sluice_engine_add_workflow (SluiceEngine   *self,
+                            SluiceWorkflow *workflow,
+                            gboolean        start,
+                            GError        **error)
+{
+  const char *name = sluice_workflow_get_name (workflow);
+  GPtrArray *nodes = sluice_workflow_get_nodes (workflow);
+  Flow *flow;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (SLUICE_IS_WORKFLOW (workflow), FALSE);
+
+  if (g_hash_table_contains (self->flows, name))
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,
+                   "%s: a workflow named '%s' is already loaded", sluice_workflow_get_path (workflow),
+                   name);
+      return FALSE;
+    }
+
+  flow = g_new0 (Flow, 1);
+  flow->engine = self;
+  flow->workflow = g_object_ref (workflow);
+  flow->context = sluice_context_new_child (self->context, name);
+  flow->instances = g_ptr_array_new_full (nodes->len, unref_if_set);
+  flow->contexts = g_ptr_array_new_full (nodes->len, g_object_unref);
+  flow->runs = g_hash_table_new (NULL, NULL);
+  flow->concurrency = sluice_workflow_get_concurrency (workflow);
+  g_queue_init (&flow->waiting);
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      SluiceWorkflowNode *node = g_ptr_array_index (nodes, i);
+      g_autofree char *label = g_strdup_printf ("%s/%s", name, node->id);
+      SluiceContext *context = sluice_context_new_child (self->context, label);
+      GObject *instance = NULL;
+
+      g_ptr_array_add (flow->contexts, context);
+      if (sluice_component_factory_get_kind (node->factory) == SLUICE_COMPONENT_STEP)
+        {
+          instance = sluice_component_factory_create (node->factory, context, node->config,
+                                                      &local_error);
+          if (instance == NULL)
+            {
+              g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG,
+                           "%s: node '%s' (%s): %s", sluice_workflow_get_path (workflow), node->id,
+                           sluice_component_factory_get_name (node->factory),
+                           local_error->message);
+              flow_free (flow);
+              return FALSE;
+            }
+        }
+      g_ptr_array_add (flow->instances, instance);
+    }
+
+  {
+    g_autofree char *label = g_strdup_printf ("%s/trigger", name);
+    g_autoptr(SluiceContext) context = sluice_context_new_child (self->context, label);
+
+    flow->trigger = sluice_component_factory_create (sluice_workflow_get_trigger_factory (workflow),
+                                                     context,
+                                                     sluice_workflow_get_trigger_config (workflow),
+                                                     &local_error);
+  }
+  if (flow->trigger == NULL)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG, "%s: trigger (%s): %s",
+                   sluice_workflow_get_path (workflow),
+                   sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (workflow)),
+                   local_error->message);
+      flow_free (flow);
+      return FALSE;
+    }
+  flow->event_handler = g_signal_connect (flow->trigger, "event", G_CALLBACK (on_trigger_event),
+                                          flow);
+  flow_update_credit (flow);
+
+  if (start && !sluice_trigger_start (SLUICE_TRIGGER (flow->trigger), &local_error))
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_UNAVAILABLE, "%s: trigger (%s) did not start: %s",
+                   sluice_workflow_get_path (workflow),
+                   sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (workflow)),
+                   local_error->message);
+      flow_free (flow);
+      return FALSE;
+    }
+
+  g_hash_table_insert (self->flows, g_strdup (name), flow);
+  return TRUE;
+}
+
+GObject *
+sluice_engine_get_trigger (SluiceEngine *self, const char *workflow)
+{
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+
+  return flow != NULL ? flow->trigger : NULL;
+}
+
+char *
+sluice_engine_inject (SluiceEngine *self, const char *workflow, SluiceEvent *event, GError **error)
+{
+  Flow *flow;
+
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (SLUICE_IS_EVENT (event), NULL);
+
+  flow = g_hash_table_lookup (self->flows, workflow);
+  if (flow == NULL)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
+                   workflow);
+      return NULL;
+    }
+  if (flow->stopped)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,
+                   "workflow '%s' is shutting down", workflow);
+      return NULL;
+    }
+  return flow_enqueue (flow, event);
+}
+
+guint
+sluice_engine_get_running (SluiceEngine *self, const char *workflow)
+{
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+
+  return flow != NULL ? g_hash_table_size (flow->runs) : 0;
+}
+
+guint
+sluice_engine_get_waiting (SluiceEngine *self, const char *workflow)
+{
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+
+  return flow != NULL ? flow->waiting.length : 0;
+}
+
+/* ---- Shutdown ---- */
+
+static guint
+count_runs (SluiceEngine *self)
+{
+  GHashTableIter iter;
+  Flow *flow;
+  guint total = 0;
+
+  g_hash_table_iter_init (&iter, self->flows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
+    total += g_hash_table_size (flow->runs);
+  return total;
+}
+
+static void
+maybe_finish_shutdown (SluiceEngine *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->shutdown == NULL || count_runs (self) > 0)
+    return;
+  g_clear_handle_id (&self->grace_timeout, g_source_remove);
+  task = g_steal_pointer (&self->shutdown);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+on_grace_over (gpointer user_data)
+{
+  SluiceEngine *self = user_data;
+  GHashTableIter flows;
+  Flow *flow;
+
+  self->grace_timeout = 0;
+  g_hash_table_iter_init (&flows, self->flows);
+  while (g_hash_table_iter_next (&flows, NULL, (gpointer *) &flow))
+    {
+      GHashTableIter runs;
+      Run *run;
+
+      g_hash_table_iter_init (&runs, flow->runs);
+      while (g_hash_table_iter_next (&runs, (gpointer *) &run, NULL))
+        g_cancellable_cancel (run->cancellable);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+sluice_engine_shutdown_async (SluiceEngine       *self,
+                              gint64              grace_usec,
+                              GCancellable       *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer            user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GHashTableIter iter;
+  Flow *flow;
+
+  g_task_set_source_tag (task, sluice_engine_shutdown_async);
+  if (self->shutdown != NULL)
+    {
+      g_task_return_new_error (task, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,
+                               "shutdown already in progress");
+      return;
+    }
+
+  g_hash_table_iter_init (&iter, self->flows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
+    flow_stop (flow);
+
+  self->shutdown = g_steal_pointer (&task);
+  if (count_runs (self) > 0)
+    self->grace_timeout = g_timeout_add ((guint) (grace_usec / 1000), on_grace_over, self);
+  maybe_finish_shutdown (self);
+}
+
+gboolean
+sluice_engine_shutdown_finish (SluiceEngine *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- GObject ---- */
+
+static void
+sluice_engine_dispose (GObject *object)
+{
+  SluiceEngine *self = SLUICE_ENGINE (object);
+  GHashTableIter iter;
+  Flow *flow;
+
+  if (self->flows != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->flows);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
+        {
+          flow_stop (flow);
+          /* Runs still in flight keep pointers into their flow. */
+          if (g_hash_table_size (flow->runs) > 0)
+            g_critical ("engine disposed with %u run(s) of '%s' in flight; shut it down first",
+                        g_hash_table_size (flow->runs), sluice_workflow_get_name (flow->workflow));
+        }
+    }
+  g_clear_handle_id (&self->grace_timeout, g_source_remove);
+
+  G_OBJECT_CLASS (sluice_engine_parent_class)->dispose (object);
+}
+
+static void
+sluice_engine_finalize (GObject *object)
+{
+  SluiceEngine *self = SLUICE_ENGINE (object);
+
+  g_clear_pointer (&self->flows, g_hash_table_unref);
+  g_clear_object (&self->context);
+
+  G_OBJECT_CLASS (sluice_engine_parent_class)->finalize (object);
+}
+
+static void
+sluice_engine_class_init (SluiceEngineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sluice_engine_dispose;
+  object_class->finalize = sluice_engine_finalize;
+
+  /**
+   * SluiceEngine::run-finished:
+   * @workflow: the workflow's name
+   * @run_id: the run
+   * @outcome: how the event was settled (SluiceEventOutcome)
+   * @error: why it was not acked, or NULL
+   */
+  signals[SIGNAL_RUN_FINISHED] =
+    g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING);
+}
+
+static void
+sluice_engine_init (SluiceEngine *self)
+{
+  self->flows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) flow_free);
+}
+
+SluiceEngine *
+sluice_engine_new (SluiceContext *context)
+{
+  SluiceEngine *self;
+
+  g_return_val_if_fail (SLUICE_IS_CONTEXT (context), NULL);
+
+  self = g_object_new (SLUICE_TYPE_ENGINE, NULL);
+  self->context = g_object_ref (context);
+  return self;
+}

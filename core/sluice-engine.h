@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sluice/sluice.h>
+
+#include "sluice-workflow.h"
+
+G_BEGIN_DECLS
+
+/* Runs workflows: starts their triggers, runs each event through the
+ * graph on the main loop (retries, routing, concurrency, backpressure) and
+ * settles the event once the run is over. */
+#define SLUICE_TYPE_ENGINE (sluice_engine_get_type ())
+G_DECLARE_FINAL_TYPE (SluiceEngine, sluice_engine, SLUICE, ENGINE, GObject)
+
+/* @context gives the clock, state store and connections; each workflow
+ * and node gets a child of it. */
+SluiceEngine *sluice_engine_new (SluiceContext *context);
+
+/* Instantiates the workflow's components and, when @start is TRUE, starts
+ * its trigger. Fails (naming the node) if a component refuses its config,
+ * or if a workflow of that name is already running. */
+gboolean sluice_engine_add_workflow (SluiceEngine   *self,
+                                     SluiceWorkflow *workflow,
+                                     gboolean        start,
+                                     GError        **error);
+
+/* The running workflow's trigger instance, or NULL. */
+GObject *sluice_engine_get_trigger (SluiceEngine *self,
+                                    const char   *workflow);
+
+/* Runs @event through the workflow now or when a slot frees. Returns the
+ * run id, or NULL if no such workflow runs. */
+char *sluice_engine_inject (SluiceEngine *self,
+                            const char   *workflow,
+                            SluiceEvent  *event,
+                            GError      **error);
+
+/* Runs in progress and events waiting for a slot, for one workflow. */
+guint sluice_engine_get_running (SluiceEngine *self,
+                                 const char   *workflow);
+guint sluice_engine_get_waiting (SluiceEngine *self,
+                                 const char   *workflow);
+
+/* Stops every trigger, hands waiting events back to their sources, lets
+ * runs in progress finish (cancelling them after @grace_usec), and
+ * completes once every event is settled. */
+void sluice_engine_shutdown_async (SluiceEngine       *self,
+                                   gint64              grace_usec,
+                                   GCancellable       *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data);
+gboolean sluice_engine_shutdown_finish (SluiceEngine *self,
+                                        GAsyncResult *result,
+                                        GError      **error);
+
+G_END_DECLS

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sluice/sluice.h>
+
+G_BEGIN_DECLS
+
+/* SluiceStateStore for one host, in memory, on the given clock (so TTLs
+ * and token buckets follow a manual clock in tests). */
+#define SLUICE_TYPE_MEMORY_STATE_STORE (sluice_memory_state_store_get_type ())
+G_DECLARE_FINAL_TYPE (SluiceMemoryStateStore, sluice_memory_state_store, SLUICE,
+                      MEMORY_STATE_STORE, GObject)
+
+SluiceStateStore *sluice_memory_state_store_new (SluiceClock *clock);
+
+G_END_DECLS

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <locale.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <sluice/sluice.h>
+
+#include "sluice-builtins.h"
+#include "sluice-config.h"
+#include "sluice-engine.h"
+#include "sluice-memory-state-store.h"
+#include "sluice-plugin-host.h"
+#include "sluice-workflow.h"
+
+typedef struct {
+  GMainLoop  *loop;
+  int         exit_status;
+  const char *run_id;       /* --run: the run we wait for */
+} Daemon;
+
+static gboolean opt_version;
+static gboolean opt_list_plugins;
+static gboolean opt_json;
+static gboolean opt_check;
+static gboolean opt_verbose;
+static char *opt_config;
+static char *opt_workflows;
+static char *opt_run;
+static char *opt_input;
+static char **opt_remaining;
+
+static const GOptionEntry options[] = {
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+    "Read settings from FILE (default " SLUICE_SYSCONFDIR "/sluice/sluice.conf)", "FILE" },
+  { "workflows", 'w', 0, G_OPTION_ARG_FILENAME, &opt_workflows,
+    "Run the workflows in DIR instead of the configured folder", "DIR" },
+  { "list-plugins", 0, 0, G_OPTION_ARG_NONE, &opt_list_plugins,
+    "List the plugins and their components, then exit", NULL },
+  { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "With --list-plugins: print JSON", NULL },
+  { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check,
+    "Check the workflow files given as arguments, then exit (0: all valid)", NULL },
+  { "run", 0, 0, G_OPTION_ARG_FILENAME, &opt_run,
+    "Run the workflow in FILE once on one event, then exit (0: acknowledged)", "FILE" },
+  { "input", 0, 0, G_OPTION_ARG_FILENAME, &opt_input,
+    "With --run: the event's body is the content of FILE", "FILE" },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages too", NULL },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_remaining, NULL, "[WORKFLOW…]" },
+  { NULL }
+};
+
+/* ---- Logging: journald when stderr is the journal, else one line each. ---- */
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  const char *message = NULL;
+  const char *prefix;
+
+  if (!opt_verbose && (log_level & (G_LOG_LEVEL_DEBUG)) != 0)
+    return G_LOG_WRITER_HANDLED;
+  if (g_log_writer_is_journald (fileno (stderr)))
+    return g_log_writer_journald (log_level, fields, n_fields, user_data);
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE"))
+      message = fields[i].value;
+
+  switch (log_level & G_LOG_LEVEL_MASK)
+    {
+    case G_LOG_LEVEL_ERROR:
+    case G_LOG_LEVEL_CRITICAL:
+      prefix = "error";
+      break;
+    case G_LOG_LEVEL_WARNING:
+      prefix = "warning";
+      break;
+    case G_LOG_LEVEL_MESSAGE:
+      prefix = "notice";
+      break;
+    case G_LOG_LEVEL_INFO:
+      prefix = "info";
+      break;
+    default:
+      prefix = "debug";
+      break;
+    }
+  fprintf (stderr, "sluiced[%d] %s: %s\n", (int) getpid (), prefix,
+           message != NULL ? message : "(no message)");
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* ---- Plugins ---- */
+
+static SluicePluginHost *
+load_plugins (SluiceConfig *config)
+{
+  g_autoptr(SluicePluginHost) host = sluice_plugin_host_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) path = NULL;
+
+  if (!sluice_plugin_host_add_builtin (host, sluice_builtins_get_descriptor (), &error))
+    g_error ("built-in components: %s", error->message);
+
+  path = sluice_plugin_host_build_search_path ((const char * const *) config->plugin_dirs,
+                                               SLUICE_PLUGINDIR);
+  sluice_plugin_host_load_directories (host, (const char * const *) path);
+  return g_steal_pointer (&host);
+}
+
+static void
+print_plugins (SluicePluginHost *host)
+{
+  GPtrArray *plugins = sluice_plugin_host_get_plugins (host);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *text = NULL;
+
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < plugins->len; i++)
+        {
+          SluicePlugin *plugin = g_ptr_array_index (plugins, i);
+          GPtrArray *components = sluice_plugin_get_components (plugin);
+
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, sluice_plugin_get_name (plugin));
+          json_builder_set_member_name (builder, "version");
+          json_builder_add_string_value (builder, sluice_plugin_get_version (plugin));
+          json_builder_set_member_name (builder, "path");
+          json_builder_add_string_value (builder, sluice_plugin_get_path (plugin));
+          json_builder_set_member_name (builder, "license");
+          json_builder_add_string_value (builder, sluice_plugin_get_license (plugin));
+          json_builder_set_member_name (builder, "description");
+          json_builder_add_string_value (builder, sluice_plugin_get_description (plugin));
+          json_builder_set_member_name (builder, "components");
+          json_builder_begin_array (builder);
+          for (guint c = 0; c < components->len; c++)
+            {
+              SluiceComponentFactory *factory = g_ptr_array_index (components, c);
+
+              json_builder_begin_object (builder);
+              json_builder_set_member_name (builder, "name");
+              json_builder_add_string_value (builder, sluice_component_factory_get_name (factory));
+              json_builder_set_member_name (builder, "interface");
+              json_builder_add_string_value (builder, sluice_component_kind_to_string (
+                                                        sluice_component_factory_get_kind (factory)));
+              json_builder_set_member_name (builder, "description");
+              json_builder_add_string_value (builder,
+                                             sluice_component_factory_get_description (factory));
+              json_builder_end_object (builder);
+            }
+          json_builder_end_array (builder);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+
+      root = json_builder_get_root (builder);
+      json_generator_set_root (generator, root);
+      json_generator_set_pretty (generator, TRUE);
+      text = json_generator_to_data (generator, NULL);
+      g_print ("%s\n", text);
+      return;
+    }
+
+  for (guint i = 0; i < plugins->len; i++)
+    {
+      SluicePlugin *plugin = g_ptr_array_index (plugins, i);
+      GPtrArray *components = sluice_plugin_get_components (plugin);
+
+      g_print ("%s %s  %s\n  %s\n", sluice_plugin_get_name (plugin),
+               sluice_plugin_get_version (plugin), sluice_plugin_get_path (plugin),
+               sluice_plugin_get_description (plugin));
+      for (guint c = 0; c < components->len; c++)
+        {
+          SluiceComponentFactory *factory = g_ptr_array_index (components, c);
+          const char *description = sluice_component_factory_get_description (factory);
+
+          g_print ("    %-24s %-12s %s\n", sluice_component_factory_get_name (factory),
+                   sluice_component_kind_to_string (sluice_component_factory_get_kind (factory)),
+                   description != NULL ? description : "");
+        }
+    }
+}
+
+/* ---- --check ---- */
+
+static int
+check_workflows (SluicePluginHost *host, char **files)
+{
+  int status = 0;
+
+  if (files == NULL || files[0] == NULL)
+    {
+      g_printerr ("sluiced: --check needs at least one workflow file\n");
+      return 2;
+    }
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SluiceWorkflow) workflow = sluice_workflow_load_file (host, files[i], &error);
+
+      if (workflow == NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          status = 1;
+        }
+      else
+        g_print ("%s: workflow '%s' is valid\n", files[i], sluice_workflow_get_name (workflow));
+    }
+  return status;
+}
+
+/* ---- Running ---- */
+
+static void
+on_run_finished (SluiceEngine *engine,
+                 const char   *workflow,
+                 const char   *run_id,
+                 guint         outcome,
+                 const char   *error_message,
+                 gpointer      user_data)
+{
+  Daemon *daemon = user_data;
+
+  if (daemon->run_id == NULL || !g_str_equal (daemon->run_id, run_id))
+    return;
+  if (outcome == SLUICE_EVENT_ACKED)
+    g_print ("run %s of workflow '%s': succeeded\n", run_id, workflow);
+  else
+    {
+      g_printerr ("run %s of workflow '%s': failed: %s\n", run_id, workflow,
+                  error_message != NULL ? error_message : "(no error message)");
+      daemon->exit_status = 1;
+    }
+  g_main_loop_quit (daemon->loop);
+}
+
+static void
+on_shutdown_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  sluice_engine_shutdown_finish (SLUICE_ENGINE (object), result, NULL);
+  g_main_loop_quit (daemon->loop);
+}
+
+typedef struct {
+  Daemon       *daemon;
+  SluiceEngine *engine;
+  gint64        grace_usec;
+  gboolean      shutting_down;
+} SignalData;
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  SignalData *data = user_data;
+
+  if (data->shutting_down)
+    {
+      g_message ("second signal: exiting without waiting for runs in progress");
+      g_main_loop_quit (data->daemon->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  data->shutting_down = TRUE;
+  g_message ("stopping: letting runs in progress finish");
+  sluice_engine_shutdown_async (data->engine, data->grace_usec, NULL, on_shutdown_done,
+                                data->daemon);
+  return G_SOURCE_CONTINUE;
+}
+
+static guint
+load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir)
+{
+  g_autoptr(GDir) folder = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  const char *name;
+  guint started = 0;
+
+  folder = g_dir_open (dir, 0, &error);
+  if (folder == NULL)
+    {
+      g_warning ("workflows folder %s: %s", dir, error->message);
+      return 0;
+    }
+  while ((name = g_dir_read_name (folder)) != NULL)
+    if (g_str_has_suffix (name, ".json") && name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+
+  /* One bad workflow is reported and skipped; the others run. */
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+      g_autoptr(SluiceWorkflow) workflow = NULL;
+
+      g_clear_error (&error);
+      workflow = sluice_workflow_load_file (host, path, &error);
+      if (workflow == NULL)
+        {
+          g_warning ("not running %s:\n%s", path, error->message);
+          continue;
+        }
+      if (!sluice_workflow_get_enabled (workflow))
+        {
+          g_message ("workflow '%s' (%s) is disabled", sluice_workflow_get_name (workflow), path);
+          continue;
+        }
+      if (!sluice_engine_add_workflow (engine, workflow, TRUE, &error))
+        {
+          g_warning ("not running %s: %s", path, error->message);
+          continue;
+        }
+      g_message ("workflow '%s' started (%s)", sluice_workflow_get_name (workflow), path);
+      started++;
+    }
+  return started;
+}
+
+static int
+run (SluiceConfig *config, SluicePluginHost *host)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(SluiceClock) clock = sluice_clock_new_system ();
+  g_autoptr(SluiceStateStore) state_store = sluice_memory_state_store_new (clock);
+  g_autoptr(SluiceContext) context = sluice_context_new ("sluiced", clock, state_store);
+  g_autoptr(SluiceEngine) engine = NULL;
+  g_autoptr(JsonObject) connections = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *run_id = NULL;
+  Daemon daemon = { loop, 0, NULL };
+  SignalData signal_data = { &daemon, NULL, config->shutdown_grace_usec, FALSE };
+  guint sigterm, sigint;
+
+  connections = sluice_config_load_connections (config->connections_dir, &error);
+  if (connections == NULL)
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      return 1;
+    }
+  sluice_context_set_connections (context, connections);
+
+  engine = sluice_engine_new (context);
+  signal_data.engine = engine;
+  g_signal_connect (engine, "run-finished", G_CALLBACK (on_run_finished), &daemon);
+
+  if (opt_run != NULL)
+    {
+      g_autoptr(SluiceWorkflow) workflow = sluice_workflow_load_file (host, opt_run, &error);
+      g_autoptr(SluiceMessage) message = NULL;
+      g_autoptr(SluiceEvent) event = NULL;
+
+      if (workflow == NULL || !sluice_engine_add_workflow (engine, workflow, FALSE, &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return 1;
+        }
+      if (opt_input != NULL)
+        {
+          g_autoptr(GFile) file = g_file_new_for_commandline_arg (opt_input);
+          g_autoptr(GFileInputStream) stream = g_file_read (file, NULL, &error);
+          g_autoptr(GFileInfo) info = NULL;
+          g_autofree char *content_type = NULL;
+
+          if (stream == NULL)
+            {
+              g_printerr ("sluiced: --input %s: %s\n", opt_input, error->message);
+              return 1;
+            }
+          info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL,
+                                                 NULL);
+          content_type = g_content_type_guess (opt_input, NULL, 0, NULL);
+          message = sluice_message_new_stream (G_INPUT_STREAM (stream),
+                                               info != NULL ? g_file_info_get_size (info) : -1,
+                                               content_type);
+          sluice_message_set_header (message, "sluice-file-path", opt_input);
+        }
+      else
+        message = sluice_message_new ();
+
+      event = sluice_event_new (message);
+      run_id = sluice_engine_inject (engine, sluice_workflow_get_name (workflow), event, &error);
+      g_assert (run_id != NULL);
+      daemon.run_id = run_id;
+    }
+  else
+    {
+      const char *dir = opt_workflows != NULL ? opt_workflows : config->workflows_dir;
+      guint started = load_workflow_dir (host, engine, dir);
+
+      g_message ("sluiced %s running %u workflow%s from %s", SLUICE_VERSION_STRING, started,
+                 started == 1 ? "" : "s", dir);
+    }
+
+  sigterm = g_unix_signal_add (SIGTERM, on_terminate, &signal_data);
+  sigint = g_unix_signal_add (SIGINT, on_terminate, &signal_data);
+  g_main_loop_run (loop);
+
+  if (opt_run != NULL && !signal_data.shutting_down)
+    {
+      /* Let the engine settle what remains before exiting. */
+      signal_data.shutting_down = TRUE;
+      sluice_engine_shutdown_async (engine, config->shutdown_grace_usec, NULL, on_shutdown_done,
+                                    &daemon);
+      g_main_loop_run (loop);
+    }
+  else if (opt_run != NULL)
+    daemon.exit_status = 1;
+
+  g_source_remove (sigterm);
+  g_source_remove (sigint);
+  return daemon.exit_status;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) option_context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceConfig) config = NULL;
+  g_autoptr(SluicePluginHost) host = NULL;
+
+  setlocale (LC_ALL, "");
+  g_log_set_writer_func (log_writer, NULL, NULL);
+
+  option_context = g_option_context_new ("- run Sluice integration workflows");
+  g_option_context_set_summary (option_context,
+                                "Loads connector plugins and runs the workflows in the configured "
+                                "folder until SIGTERM.");
+  g_option_context_add_main_entries (option_context, options, NULL);
+  if (!g_option_context_parse (option_context, &argc, &argv, &error))
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      return 2;
+    }
+
+  if (opt_version)
+    {
+      g_print ("sluiced %s (plugin ABI %d.%d)\n", SLUICE_VERSION_STRING, SLUICE_PLUGIN_ABI,
+               SLUICE_PLUGIN_ABI_MINOR);
+      return 0;
+    }
+  if (opt_remaining != NULL && !opt_check)
+    {
+      g_printerr ("sluiced: unexpected argument '%s' (workflow files go with --check)\n",
+                  opt_remaining[0]);
+      return 2;
+    }
+
+  config = sluice_config_load (opt_config, &error);
+  if (config == NULL)
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      return 2;
+    }
+
+  host = load_plugins (config);
+
+  if (opt_list_plugins)
+    {
+      print_plugins (host);
+      return 0;
+    }
+  if (opt_check)
+    return check_workflows (host, opt_remaining);
+
+  return run (config, host);
+}
