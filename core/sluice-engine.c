@@ -496,7 +496,7 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
     sluice_log (flow->context, message, G_LOG_LEVEL_INFO, "run %s finished in %.1f ms", run->id,
                 elapsed / 1000.0);
   else
-    sluice_log (flow->context, message, G_LOG_LEVEL_WARNING, "run %s %s after %.1f ms: %s",
+    sluice_log (flow->context, message, G_LOG_LEVEL_MESSAGE, "run %s %s after %.1f ms: %s",
                 run->id, outcome == SLUICE_EVENT_RETRY ? "handed back" : "dead-lettered",
                 elapsed / 1000.0, run->failure != NULL ? run->failure->message : "");
 

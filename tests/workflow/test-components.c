@@ -43,6 +43,7 @@ test_flaky_process_async (SluiceStep *step, SluiceMessage *message, GCancellable
   gint64 t = sluice_clock_get_monotonic_time (test_recorder.clock);
 
   g_array_append_val (test_recorder.attempt_times, t);
+  test_recorder.last_attempt = sluice_message_get_attempt (message);
   if (failed < fail_times)
     {
       g_hash_table_insert (test_recorder.failures, g_strdup (id), GUINT_TO_POINTER (failed + 1));

@@ -21,6 +21,7 @@ typedef struct {
   guint       holding;
   guint       max_holding;
   guint       emitted;        /* messages handed out by test.emit */
+  guint       last_attempt;   /* attempt number test.flaky last saw */
   SluiceClock *clock;
 } TestRecorder;
 

@@ -108,7 +108,7 @@ cat > "$TMP/workflows/watch.json" <<JSON
   {"id": "out", "use": "file.write", "with": {"directory": "$TMP/out", "filename": "watched-{name}.jsonl", "mode": "append"}}
  ]}
 JSON
-S > "$TMP/daemon.log" 2>&1 &
+"$SLUICED" --config "$TMP/sluice.conf" > "$TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for i in $(seq 1 50); do grep -q "workflow 'watch' started" "$TMP/daemon.log" && break; sleep 0.1; done
 grep -q "workflow 'watch' started" "$TMP/daemon.log" || { cat "$TMP/daemon.log"; fail "daemon did not start the workflow"; }
