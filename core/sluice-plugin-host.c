@@ -132,7 +132,8 @@ check_folder (SluicePluginHost *self,
   return check_owner_and_mode (self, &st, what, error);
 }
 
-/* Checks a regular file and the folder holding it. */
+/* Checks a regular file and the folder holding it: whoever can write to
+ * the folder can replace the file between this check and dlopen(). */
 static gboolean
 check_regular_file (SluicePluginHost  *self,
                     const char        *path,
@@ -204,8 +205,9 @@ check_plugin_file (SluicePluginHost *self,
     {
       int saved_errno = errno;
 
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_PLUGIN, "symlink target %s cannot be examined: %s",
-                   resolved, g_strerror (saved_errno));
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
+                   "symlink target %s cannot be examined: %s", resolved,
+                   g_strerror (saved_errno));
       return FALSE;
     }
 

@@ -191,7 +191,7 @@ sluice_message_iter_next_async (SluiceMessageIter  *self,
       g_critical ("%s does not implement SluiceMessageIter.next_async()",
                   G_OBJECT_TYPE_NAME (self));
       g_task_report_new_error (self, callback, user_data, sluice_message_iter_next_async,
-                               SLUICE_ERROR, SLUICE_ERROR_FAILED,
+                               SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
                                "%s does not implement SluiceMessageIter.next_async()",
                                G_OBJECT_TYPE_NAME (self));
       return;

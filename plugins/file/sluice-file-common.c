@@ -389,7 +389,8 @@ sluice_file_open_message_finish (GAsyncResult *result,
                                  GError      **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sluice_file_open_message_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sluice_file_open_message_async,
+                        NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

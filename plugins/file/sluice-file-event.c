@@ -88,7 +88,8 @@ on_moved (GObject      *source,
 
       /* The event stays pending: the engine may settle it again. */
       sluice_file_propagate_error (&mapped, error, "file.watch: %s '%s'",
-                                   data->outcome == SLUICE_EVENT_ACKED ? "acknowledging" : "dead-lettering",
+                                   data->outcome == SLUICE_EVENT_ACKED ? "acknowledging"
+                                                                       : "dead-lettering",
                                    self->path);
       g_task_return_error (task, mapped);
       return;

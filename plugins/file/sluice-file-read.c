@@ -309,7 +309,8 @@ sluice_file_read_next_page_finish (SluiceSource *source,
                                    GError      **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, source), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sluice_file_read_next_page_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sluice_file_read_next_page_async,
+                        NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -335,7 +336,8 @@ sluice_file_read_initable_init (GInitable    *initable,
 
   if (!sluice_file_config_get_string (config, COMPONENT, "path", NULL, &path, error) ||
       !sluice_file_config_get_string (config, COMPONENT, "pattern", "*", &pattern, error) ||
-      !sluice_file_config_get_uint (config, COMPONENT, "page_size", 1, 100, &self->page_size, error))
+      !sluice_file_config_get_uint (config, COMPONENT, "page_size", 1, 100,
+                                    &self->page_size, error))
     return FALSE;
 
   if (*path == '\0')

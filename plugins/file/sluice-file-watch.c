@@ -15,11 +15,11 @@
 /*
  * Every file of interest has one entry, which walks through these states:
  *
- *   OBSERVING ──stable──▶ READY ──credit──▶ OPENING ──▶ PENDING ──ack/dead-letter──▶ (gone)
- *       ▲                   │                                 │
- *       └──changed again────┘        RETRY_WAIT ◀──retry──────┘
- *                                        │
- *                                        └──delay over──▶ READY
+ *   OBSERVING --stable--> READY --credit--> OPENING --> PENDING --ack/dead-letter--> (gone)
+ *       ^                   |                               |
+ *       +--changed again----+      RETRY_WAIT <---retry-----+
+ *                                       |
+ *                                       +--delay over--> READY
  *
  * An entry in OPENING, PENDING or RETRY_WAIT ignores what the monitor says
  * about its file, which is what keeps a file from being emitted twice while
@@ -75,7 +75,6 @@ struct _SluiceFileWatch
   GQueue        check_queue;  /* WatchedFile waiting for the next check batch */
   gboolean      checking;     /* a check batch is out */
   gboolean      opening;      /* one file at a time, so events leave in order */
-  guint         n_pending;    /* OPENING + PENDING */
   guint64       next_id;
 };
 
@@ -102,10 +101,11 @@ const char sluice_file_watch_schema[] =
   "                     \"description\": \"How long size and modification time must stay "
   "unchanged before a file counts as complete\"},"
   "    \"processed_dir\": {\"type\": \"string\", \"minLength\": 1,"
-  "                        \"description\": \"Where acknowledged files go (default: <path>/processed)\"},"
+  "                        \"description\": \"Where acknowledged files go, relative to path "
+  "unless absolute (default: <path>/processed)\"},"
   "    \"failed_dir\": {\"type\": \"string\", \"minLength\": 1,"
   "                     \"description\": \"Where dead-lettered files go, each with a .error file "
-  "beside it (default: <path>/failed)\"},"
+  "beside it; relative to path unless absolute (default: <path>/failed)\"},"
   "    \"existing\": {\"type\": \"boolean\", \"default\": true,"
   "                   \"description\": \"Also emit the files already there at start\"}"
   "  },"
@@ -307,6 +307,16 @@ sluice_file_watch_handle_check (SluiceFileWatch *self,
                                 WatchedFile     *wf,
                                 CheckItem       *item)
 {
+  if ((item->errsv != 0 || !item->regular) && wf->dirty)
+    {
+      /* Replaced since the look was taken (deleted and made anew, say):
+       * what counts is what is there now. */
+      wf->dirty = FALSE;
+      wf->have_stat = FALSE;
+      watched_file_check (wf);
+      return;
+    }
+
   if (item->errsv != 0)
     {
       /* Gone before it was complete, or never readable: nothing to emit. */
@@ -664,12 +674,15 @@ sluice_file_watch_scan (SluiceFileWatch *self)
 
 /* Emitting */
 
+/* The credit is how many more events the host wants now: the host lowers
+ * it as each event arrives and raises it as runs finish, calling
+ * credit_available() when it leaves zero. Files are opened one at a time,
+ * so at most one event is on its way that the credit does not count yet,
+ * and the pump waits for it. */
 static gboolean
 sluice_file_watch_has_credit (SluiceFileWatch *self)
 {
-  guint credit = sluice_trigger_get_credit (SLUICE_TRIGGER (self));
-
-  return credit == SLUICE_TRIGGER_CREDIT_UNLIMITED || self->n_pending < credit;
+  return sluice_trigger_get_credit (SLUICE_TRIGGER (self)) > 0;
 }
 
 static void
@@ -695,9 +708,9 @@ on_message_opened (GObject      *source,
     {
       /* Stopped and started again while it was being opened: it is still
        * wanted. */
-      self->n_pending--;
       wf->state = FILE_OBSERVING;
       watched_file_check (wf);
+      sluice_file_watch_pump (self);
       return;
     }
 
@@ -708,7 +721,6 @@ on_message_opened (GObject      *source,
           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         sluice_log (get_context (self), NULL, G_LOG_LEVEL_WARNING,
                     COMPONENT ": %s", error->message);
-      self->n_pending--;
       sluice_file_watch_drop (self, wf);
       sluice_file_watch_pump (self);
       return;
@@ -721,6 +733,7 @@ on_message_opened (GObject      *source,
   event = sluice_file_event_new (self, message, wf->name,
                                  sluice_message_get_header (message, SLUICE_FILE_HEADER_PATH));
   sluice_trigger_emit (SLUICE_TRIGGER (self), SLUICE_EVENT (event));
+  sluice_file_watch_pump (self);
 }
 
 static void
@@ -734,7 +747,6 @@ sluice_file_watch_pump (SluiceFileWatch *self)
 
       wf->state = FILE_OPENING;
       self->opening = TRUE;
-      self->n_pending++;
       sluice_file_open_message_async (file, G_PRIORITY_DEFAULT, self->cancellable,
                                       on_message_opened, entry_ref_new (wf));
     }
@@ -781,8 +793,6 @@ sluice_file_watch_settled (SluiceFileWatch   *self,
 
   wf = g_hash_table_lookup (self->files, name);
   g_return_if_fail (wf != NULL && wf->state == FILE_PENDING);
-
-  self->n_pending--;
 
   if (outcome == SLUICE_EVENT_RETRY && self->started)
     {
@@ -900,7 +910,8 @@ sluice_file_watch_initable_init (GInitable    *initable,
       !sluice_file_config_get_string (config, COMPONENT, "pattern", "*", &pattern, error) ||
       !sluice_file_config_get_duration (config, COMPONENT, "stable_for", "1s",
                                         &self->stable_for, error) ||
-      !sluice_file_config_get_string (config, COMPONENT, "processed_dir", "", &processed_dir, error) ||
+      !sluice_file_config_get_string (config, COMPONENT, "processed_dir", "",
+                                      &processed_dir, error) ||
       !sluice_file_config_get_string (config, COMPONENT, "failed_dir", "", &failed_dir, error) ||
       !sluice_file_config_get_boolean (config, COMPONENT, "existing", TRUE, &self->existing, error))
     return FALSE;

@@ -190,7 +190,11 @@ parse_template (const char *template,
       else if (g_str_equal (placeholder, "record"))
         add_segment (segments, SEGMENT_RECORD, NULL, 0);
       else if (g_str_has_prefix (placeholder, "header:") && placeholder[strlen ("header:")] != '\0')
-        add_segment (segments, SEGMENT_HEADER, placeholder + strlen ("header:"), strlen (placeholder + strlen ("header:")));
+        {
+          const char *header = placeholder + strlen ("header:");
+
+          add_segment (segments, SEGMENT_HEADER, header, strlen (header));
+        }
       else
         {
           g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG,
@@ -210,11 +214,11 @@ parse_template (const char *template,
 }
 
 static gboolean
-append_header (GString       *out,
+append_header (GString         *out,
                SluiceFileWrite *self,
-               SluiceMessage *message,
-               const char    *header,
-               GError       **error)
+               SluiceMessage   *message,
+               const char      *header,
+               GError         **error)
 {
   const char *value = sluice_message_get_header (message, header);
 
@@ -324,7 +328,8 @@ write_data_free (WriteData *data)
   g_free (data->target);
   g_free (data->temp_path);
   g_clear_object (&data->cancellable);
-  if (data->fd >= 0)
+  /* Once there is a stream, it owns the descriptor. */
+  if (data->fd >= 0 && data->out == NULL)
     close (data->fd);
   g_clear_object (&data->out);
   g_clear_object (&data->body);
@@ -1037,7 +1042,8 @@ sluice_file_write_process_finish (SluiceStep   *step,
                                   GError      **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, step), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sluice_file_write_process_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sluice_file_write_process_async,
+                        NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -1062,9 +1068,11 @@ sluice_file_write_initable_init (GInitable    *initable,
   g_autofree char *mode = NULL;
 
   if (!sluice_file_config_get_string (config, COMPONENT, "directory", NULL, &directory, error) ||
-      !sluice_file_config_get_string (config, COMPONENT, "filename", "{id}", &self->filename, error) ||
+      !sluice_file_config_get_string (config, COMPONENT, "filename", "{id}",
+                                      &self->filename, error) ||
       !sluice_file_config_get_string (config, COMPONENT, "mode", "create", &mode, error) ||
-      !sluice_file_config_get_boolean (config, COMPONENT, "create_dirs", TRUE, &self->create_dirs, error))
+      !sluice_file_config_get_boolean (config, COMPONENT, "create_dirs", TRUE,
+                                       &self->create_dirs, error))
     return FALSE;
 
   if (*directory == '\0')

@@ -149,7 +149,8 @@ file_test_read_stream (GInputStream *stream,
   g_autoptr(GError) error = NULL;
   gssize spliced;
 
-  spliced = g_output_stream_splice (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+  spliced = g_output_stream_splice (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                    NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (spliced, >=, 0);
 
@@ -223,7 +224,8 @@ file_test_rm_rf (const char *path)
         {
           g_autofree char *child = g_build_filename (path, name, NULL);
 
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+              !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
             file_test_rm_rf (child);
           else
             g_unlink (child);

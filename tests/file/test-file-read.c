@@ -69,7 +69,8 @@ expected_mtime (const char *path)
   g_autoptr(GDateTime) mtime = NULL;
   g_autoptr(GError) error = NULL;
 
-  info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+  info = g_file_query_info (file,
+                            G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
                             G_FILE_QUERY_INFO_NONE, NULL, &error);
   g_assert_no_error (error);
   mtime = g_file_info_get_modification_date_time (info);
@@ -254,8 +255,9 @@ test_read_many_pages (Fixture      *f,
       for (guint i = 0; i < page->len; i++)
         {
           g_autofree char *name = g_strdup_printf ("f%04u.dat", total);
+          SluiceMessage *message = g_ptr_array_index (page, i);
 
-          g_assert_cmpstr (sluice_message_get_header (g_ptr_array_index (page, i), "sluice-file-name"), ==, name);
+          g_assert_cmpstr (sluice_message_get_header (message, "sluice-file-name"), ==, name);
           total++;
         }
     }

@@ -19,6 +19,7 @@ typedef struct {
   SluiceContext  *context;
   SluiceTrigger  *watch;
   GPtrArray      *events;
+  gboolean        host_credit;  /* keep the credit as the engine does */
 } Fixture;
 
 static void
@@ -63,6 +64,16 @@ on_event (SluiceTrigger *trigger,
   Fixture *f = user_data;
 
   g_ptr_array_add (f->events, g_object_ref (event));
+
+  /* The host lowers the credit as each event arrives; a trigger that
+   * respects it never emits on zero. */
+  if (f->host_credit)
+    {
+      guint credit = sluice_trigger_get_credit (trigger);
+
+      g_assert_cmpuint (credit, >, 0);
+      sluice_trigger_set_credit (trigger, credit - 1);
+    }
 }
 
 static SluiceTrigger *
@@ -202,7 +213,7 @@ test_plugin_components (Fixture      *f,
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
     {
       SluiceComponentFactory *factory = NULL;
-      JsonNode *schema;
+      JsonObject *schema;
 
       for (guint j = 0; j < factories->len; j++)
         if (g_str_equal (sluice_component_factory_get_name (g_ptr_array_index (factories, j)),
@@ -211,10 +222,10 @@ test_plugin_components (Fixture      *f,
 
       g_assert_nonnull (factory);
       g_assert_cmpint (sluice_component_factory_get_kind (factory), ==, expected[i].kind);
-      schema = sluice_component_factory_get_schema (factory);
-      g_assert_true (JSON_NODE_HOLDS_OBJECT (schema));
-      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (schema), "type"), ==, "object");
-      g_assert_false (json_object_get_boolean_member (json_node_get_object (schema), "additionalProperties"));
+      g_assert_true (JSON_NODE_HOLDS_OBJECT (sluice_component_factory_get_schema (factory)));
+      schema = json_node_get_object (sluice_component_factory_get_schema (factory));
+      g_assert_cmpstr (json_object_get_string_member (schema, "type"), ==, "object");
+      g_assert_false (json_object_get_boolean_member (schema, "additionalProperties"));
       g_assert_cmpstr (sluice_component_factory_get_description (factory), !=, "");
     }
 }
@@ -305,7 +316,8 @@ test_watch_complete_only_when_stable (Fixture      *f,
   g_assert_cmpuint (sluice_message_get_attempt (message), ==, 0);
 
   file = g_file_new_for_path (path);
-  info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+  info = g_file_query_info (file,
+                            G_FILE_ATTRIBUTE_TIME_MODIFIED "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
                             G_FILE_QUERY_INFO_NONE, NULL, &error);
   g_assert_no_error (error);
   mtime = g_file_info_get_modification_date_time (info);
@@ -321,8 +333,8 @@ static void
 test_watch_existing_files (Fixture      *f,
                            gconstpointer user_data)
 {
-  g_autofree char *b = file_test_write (f->in, "b.txt", "bee");
-  g_autofree char *a = file_test_write (f->in, "a.txt", "ay");
+  g_free (file_test_write (f->in, "b.txt", "bee"));
+  g_free (file_test_write (f->in, "a.txt", "ay"));
 
   start_watch (f, NULL, SLUICE_TRIGGER_CREDIT_UNLIMITED);
   g_assert_cmpuint (f->events->len, ==, 0);
@@ -354,19 +366,17 @@ test_watch_filtering (Fixture      *f,
 {
   g_autofree char *dir = g_build_filename (f->in, "dir.csv", NULL);
   g_autofree char *processed = g_build_filename (f->in, "processed", NULL);
-  g_autofree char *p1 = file_test_write (f->in, "a.csv", "a");
-  g_autofree char *p2 = file_test_write (f->in, "b.txt", "b");
-  g_autofree char *p3 = file_test_write (f->in, ".hidden.csv", "h");
-  g_autofree char *p4 = file_test_write (processed, "done.csv", "d");
-  g_autofree char *p5 = NULL;
-  g_autofree char *p6 = NULL;
 
+  g_free (file_test_write (f->in, "a.csv", "a"));
+  g_free (file_test_write (f->in, "b.txt", "b"));
+  g_free (file_test_write (f->in, ".hidden.csv", "h"));
+  g_free (file_test_write (processed, "done.csv", "d"));
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   start_watch (f, "\"pattern\": \"*.csv\"", SLUICE_TRIGGER_CREDIT_UNLIMITED);
 
   /* and the same kinds of names arriving while it runs */
-  p5 = file_test_write (f->in, "c.json", "c");
-  p6 = file_test_write (f->in, ".d.csv", "d");
+  g_free (file_test_write (f->in, "c.json", "c"));
+  g_free (file_test_write (f->in, ".d.csv", "d"));
   file_test_spin (SETTLE_MS);
 
   advance_until_events (f, 1);
@@ -382,11 +392,12 @@ test_watch_ack_moves_to_processed (Fixture      *f,
                                    gconstpointer user_data)
 {
   g_autofree char *processed = g_build_filename (f->in, "processed", NULL);
-  g_autofree char *earlier = file_test_write (processed, "a.csv", "earlier");
   g_autofree char *path = file_test_write (f->in, "a.csv", "today");
   g_autofree char *listing = NULL;
   g_autofree char *moved = NULL;
   g_autofree char *kept = NULL;
+
+  g_free (file_test_write (processed, "a.csv", "earlier"));
 
   start_watch (f, NULL, SLUICE_TRIGGER_CREDIT_UNLIMITED);
   advance_until_events (f, 1);
@@ -494,13 +505,24 @@ test_watch_retry_re_emits_after_delay (Fixture      *f,
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
 }
 
+/* What the host does when a run is over: settle its event, and give the
+ * credit back. */
 static void
-test_watch_credit_respected (Fixture      *f,
-                             gconstpointer user_data)
+finish_run (Fixture     *f,
+            SluiceEvent *event)
 {
-  g_autofree char *a = file_test_write (f->in, "a.csv", "a");
-  g_autofree char *b = file_test_write (f->in, "b.csv", "b");
-  g_autofree char *c = file_test_write (f->in, "c.csv", "c");
+  ack (event);
+  sluice_trigger_set_credit (f->watch, sluice_trigger_get_credit (f->watch) + 1);
+}
+
+static void
+test_watch_credit_one (Fixture      *f,
+                       gconstpointer user_data)
+{
+  g_free (file_test_write (f->in, "a.csv", "a"));
+  g_free (file_test_write (f->in, "b.csv", "b"));
+  g_free (file_test_write (f->in, "c.csv", "c"));
+  f->host_credit = TRUE;
 
   /* No credit at all: complete files wait. */
   start_watch (f, NULL, 0);
@@ -508,29 +530,58 @@ test_watch_credit_respected (Fixture      *f,
   file_test_spin (SETTLE_MS);
   g_assert_cmpuint (f->events->len, ==, 0);
 
+  /* Room for one: one event until it is settled. */
   sluice_trigger_set_credit (f->watch, 1);
   advance_until_events (f, 1);
   g_assert_cmpstr (event_name (event_at (f, 0)), ==, "a.csv");
+  g_assert_cmpuint (sluice_trigger_get_credit (f->watch), ==, 0);
 
-  ack (event_at (f, 0));
+  finish_run (f, event_at (f, 0));
   wait_events (f, 2);
   g_assert_cmpstr (event_name (event_at (f, 1)), ==, "b.csv");
 
-  ack (event_at (f, 1));
+  finish_run (f, event_at (f, 1));
   wait_events (f, 3);
   g_assert_cmpstr (event_name (event_at (f, 2)), ==, "c.csv");
 
-  ack (event_at (f, 2));
+  finish_run (f, event_at (f, 2));
   file_test_spin (SETTLE_MS);
   g_assert_cmpuint (f->events->len, ==, 3);
+  g_assert_cmpuint (sluice_trigger_get_credit (f->watch), ==, 1);
+}
+
+static void
+test_watch_credit_several (Fixture      *f,
+                           gconstpointer user_data)
+{
+  const char *names[] = { "a.csv", "b.csv", "c.csv", "d.csv", "e.csv" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    g_free (file_test_write (f->in, names[i], names[i]));
+  f->host_credit = TRUE;
+
+  start_watch (f, NULL, 2);
+  advance_until_events (f, 2);
+  g_assert_cmpuint (sluice_trigger_get_credit (f->watch), ==, 0);
+
+  finish_run (f, event_at (f, 1));
+  wait_events (f, 3);
+  finish_run (f, event_at (f, 0));
+  finish_run (f, event_at (f, 2));
+  wait_events (f, 5);
+
+  /* in arrival order, whatever order the runs finished in */
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    g_assert_cmpstr (event_name (event_at (f, i)), ==, names[i]);
 }
 
 static void
 test_watch_not_twice_while_pending (Fixture      *f,
                                     gconstpointer user_data)
 {
-  g_autofree char *path = file_test_write (f->in, "a.csv", "first");
   g_autofree char *listing = NULL;
+
+  g_free (file_test_write (f->in, "a.csv", "first"));
 
   start_watch (f, NULL, SLUICE_TRIGGER_CREDIT_UNLIMITED);
   advance_until_events (f, 1);
@@ -551,10 +602,10 @@ static void
 test_watch_settle_after_stop (Fixture      *f,
                               gconstpointer user_data)
 {
-  g_autofree char *path = file_test_write (f->in, "a.csv", "a");
   g_autofree char *processed = g_build_filename (f->in, "processed", NULL);
   g_autofree char *listing = NULL;
-  g_autofree char *late = NULL;
+
+  g_free (file_test_write (f->in, "a.csv", "a"));
 
   start_watch (f, NULL, SLUICE_TRIGGER_CREDIT_UNLIMITED);
   advance_until_events (f, 1);
@@ -565,7 +616,7 @@ test_watch_settle_after_stop (Fixture      *f,
   g_assert_cmpstr (listing, ==, "a.csv");
 
   /* Stopped: new files are not picked up any more. */
-  late = file_test_write (f->in, "late.csv", "late");
+  g_free (file_test_write (f->in, "late.csv", "late"));
   file_test_spin (SETTLE_MS);
   sluice_clock_advance (f->clock, STABLE_FOR);
   file_test_spin (SETTLE_MS);
@@ -591,7 +642,8 @@ main (int   argc,
   ADD ("/file/watch/ack-moves-to-processed", test_watch_ack_moves_to_processed);
   ADD ("/file/watch/dead-letter-moves-to-failed", test_watch_dead_letter_moves_to_failed);
   ADD ("/file/watch/retry-re-emits-after-delay", test_watch_retry_re_emits_after_delay);
-  ADD ("/file/watch/credit-respected", test_watch_credit_respected);
+  ADD ("/file/watch/credit-one", test_watch_credit_one);
+  ADD ("/file/watch/credit-several", test_watch_credit_several);
   ADD ("/file/watch/not-twice-while-pending", test_watch_not_twice_while_pending);
   ADD ("/file/watch/settle-after-stop", test_watch_settle_after_stop);
 #undef ADD

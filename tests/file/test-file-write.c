@@ -75,8 +75,11 @@ static SluiceMessage *
 stream_message (const char *id,
                 const char *body)
 {
-  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data (g_strdup (body), -1, g_free);
-  SluiceMessage *message = sluice_message_new_stream (stream, (gint64) strlen (body), "text/plain");
+  g_autoptr(GInputStream) stream = NULL;
+  SluiceMessage *message;
+
+  stream = g_memory_input_stream_new_from_data (g_strdup (body), -1, g_free);
+  message = sluice_message_new_stream (stream, (gint64) strlen (body), "text/plain");
 
   sluice_message_set_id (message, id);
   return message;
@@ -180,7 +183,8 @@ test_write_replace (Fixture      *f,
                     gconstpointer user_data)
 {
   g_autofree char *path = file_test_write (f->out, "report.txt", "old and longer contents");
-  g_autoptr(SluiceStep) step = make_write (f, "\"mode\": \"replace\", \"filename\": \"report.txt\"");
+  g_autoptr(SluiceStep) step = make_write (f, "\"mode\": \"replace\", "
+                                              "\"filename\": \"report.txt\"");
   g_autoptr(SluiceMessage) first = bytes_message ("m1", "new");
   g_autoptr(SluiceMessage) second = stream_message ("m2", "newest");
   g_autoptr(SluiceMessage) emitted = NULL;
@@ -300,7 +304,8 @@ static void
 test_write_template (Fixture      *f,
                      gconstpointer user_data)
 {
-  g_autoptr(SluiceStep) step = make_write (f, "\"filename\": \"{name}-{date}-{time}-{header:batch}-{record}-{id}.out\"");
+  g_autoptr(SluiceStep) step =
+    make_write (f, "\"filename\": \"{name}-{date}-{time}-{header:batch}-{record}-{id}.out\"");
   g_autoptr(SluiceMessage) message = bytes_message ("m7", "x");
   g_autoptr(SluiceMessage) emitted = NULL;
   g_autoptr(SluiceMessage) incomplete = bytes_message ("m8", "y");

@@ -117,9 +117,18 @@ printf '{"plugin_dirs": []}\n' >"$tmp/sluice.conf"
 sluiced=$dest$sbindir/sluiced
 [ -x "$sluiced" ] || fail "no installed sluiced at $sluiced"
 
-LD_LIBRARY_PATH=$dest$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+# Only the installed library: not the build tree's, which meson test may
+# have put on LD_LIBRARY_PATH.
+LD_LIBRARY_PATH=$dest$libdir
+export LD_LIBRARY_PATH
+case $(ldd "$sluiced" | grep 'libsluice-1\.so') in
+  *"=> $dest$libdir/"*) ;;
+  *) fail "installed sluiced does not use the installed libsluice-1: $(ldd "$sluiced")" ;;
+esac
+
 SLUICE_PLUGIN_PATH=$tmp/plugins \
-  "$sluiced" --config "$tmp/sluice.conf" --list-plugins --json >"$tmp/plugins.json" 2>"$tmp/sluiced.log" \
+  "$sluiced" --config "$tmp/sluice.conf" --list-plugins --json \
+  >"$tmp/plugins.json" 2>"$tmp/sluiced.log" \
   || { cat "$tmp/sluiced.log" >&2; fail "installed sluiced --list-plugins --json failed"; }
 cat "$tmp/sluiced.log" >&2
 

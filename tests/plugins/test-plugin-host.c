@@ -906,6 +906,9 @@ test_example_refuses_large_stream (Fixture      *fixture,
   g_autoptr(GBytes) big = g_bytes_new_take (g_malloc0 (size), size);
   g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (big);
   g_autoptr(SluiceMessage) input = sluice_message_new_stream (stream, -1, NULL);
+  g_autoptr(GInputStream) known_stream = g_memory_input_stream_new_from_bytes (big);
+  g_autoptr(SluiceMessage) known_input = sluice_message_new_stream (known_stream, (gint64) size,
+                                                                    NULL);
   g_autoptr(SluiceMessage) output = NULL;
 
   g_test_summary ("upper.text refuses a streamed body over its limit as too large");
@@ -914,6 +917,13 @@ test_example_refuses_large_stream (Fixture      *fixture,
   g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_TOO_LARGE);
   g_assert_null (output);
   g_assert_false (sluice_error_is_retryable (error));
+  g_clear_error (&error);
+
+  /* A stream of known length is refused before it is read. */
+  output = process_one (step, known_input, &error);
+  g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_TOO_LARGE);
+  g_assert_null (output);
+  g_assert_cmpint (g_seekable_tell (G_SEEKABLE (known_stream)), ==, 0);
 }
 
 static void
@@ -961,8 +971,10 @@ test_example_invalid_data (Fixture      *fixture,
 {
   const ExampleErrorCase cases[] = {
     { "{\"field\": \"name\"}", "{\"id\": 3}", "JSON body has no field 'name'" },
-    { "{\"field\": \"name\"}", "{\"name\": 3}", "field 'name' of the JSON body is a number, not a string" },
-    { "{\"field\": \"name\"}", "[1, 2]", "body is an array, not a JSON object with a field 'name'" },
+    { "{\"field\": \"name\"}", "{\"name\": 3}",
+      "field 'name' of the JSON body is a number, not a string" },
+    { "{\"field\": \"name\"}", "[1, 2]",
+      "body is an array, not a JSON object with a field 'name'" },
     { "{\"field\": \"name\"}", "not json", NULL },
     { NULL, "bad \xff byte", "body is not UTF-8 text" },
   };
