@@ -33,18 +33,12 @@ sluice_schema_problem_free (SluiceSchemaProblem *problem)
   g_free (problem);
 }
 
-static void add_problem (GPtrArray  *problems,
-                         const char *path,
-                         JsonNode   *node,
-                         const char *format,
-                         ...) G_GNUC_PRINTF (4, 5);
-
-static void
-add_problem (GPtrArray  *problems,
-             const char *path,
-             JsonNode   *node,
-             const char *format,
-             ...)
+void
+sluice_schema_problem_add (GPtrArray  *problems,
+                           const char *path,
+                           JsonNode   *node,
+                           const char *format,
+                           ...)
 {
   SluiceSchemaProblem *problem = g_new0 (SluiceSchemaProblem, 1);
   va_list args;
@@ -57,9 +51,9 @@ add_problem (GPtrArray  *problems,
   g_ptr_array_add (problems, problem);
 }
 
-static char *
-child_path (const char *path,
-            const char *key)
+char *
+sluice_schema_child_path (const char *path,
+                          const char *key)
 {
   if (path[0] == '\0')
     return g_strdup (key);
@@ -74,10 +68,11 @@ item_path (const char *path,
 }
 
 /* json_node_copy() shares the JsonObject/JsonArray of container nodes and
- * keeps the immutable flag; the filled-in configuration must be a tree of
- * its own that the caller may modify. */
-static JsonNode *
-deep_copy (JsonNode *node)
+ * keeps the immutable flag; a filled-in configuration must be a tree of its
+ * own that the caller may modify, and a mapped body must not share the
+ * input message's tree. */
+JsonNode *
+sluice_json_deep_copy (JsonNode *node)
 {
   JsonNode *copy;
 
@@ -93,7 +88,7 @@ deep_copy (JsonNode *node)
 
         json_object_iter_init_ordered (&iter, source);
         while (json_object_iter_next_ordered (&iter, &name, &member))
-          json_object_set_member (target, name, deep_copy (member));
+          json_object_set_member (target, name, sluice_json_deep_copy (member));
         copy = json_node_new (JSON_NODE_OBJECT);
         json_node_set_object (copy, target);
         return copy;
@@ -106,7 +101,8 @@ deep_copy (JsonNode *node)
         g_autoptr(JsonArray) target = json_array_sized_new (length);
 
         for (guint i = 0; i < length; i++)
-          json_array_add_element (target, deep_copy (json_array_get_element (source, i)));
+          json_array_add_element (target,
+                                  sluice_json_deep_copy (json_array_get_element (source, i)));
         copy = json_node_new (JSON_NODE_ARRAY);
         json_node_set_array (copy, target);
         return copy;
@@ -143,8 +139,8 @@ node_is_integer (JsonNode *node)
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64;
 }
 
-static gboolean
-node_is_number (JsonNode *node)
+gboolean
+sluice_json_is_number (JsonNode *node)
 {
   GType type;
 
@@ -154,8 +150,8 @@ node_is_number (JsonNode *node)
   return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
 }
 
-static gboolean
-node_is_string (JsonNode *node)
+gboolean
+sluice_json_is_string (JsonNode *node)
 {
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
 }
@@ -166,9 +162,12 @@ node_is_boolean (JsonNode *node)
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN;
 }
 
-static const char *
-describe_node (JsonNode *node)
+const char *
+sluice_json_describe_type (JsonNode *node)
 {
+  if (node == NULL)
+    return "nothing";
+
   switch (JSON_NODE_TYPE (node))
     {
     case JSON_NODE_OBJECT:
@@ -285,11 +284,11 @@ node_has_type (JsonNode   *node,
   if (type == NULL)
     return FALSE;
   if (g_str_equal (type, "string"))
-    return node_is_string (node);
+    return sluice_json_is_string (node);
   if (g_str_equal (type, "integer"))
     return node_is_integer (node);
   if (g_str_equal (type, "number"))
-    return node_is_number (node);
+    return sluice_json_is_number (node);
   if (g_str_equal (type, "boolean"))
     return node_is_boolean (node);
   if (g_str_equal (type, "object"))
@@ -328,7 +327,7 @@ compare_numbers (JsonNode *a,
 static char *
 format_value (JsonNode *node)
 {
-  if (node_is_string (node))
+  if (sluice_json_is_string (node))
     return g_strdup (json_node_get_string (node));
 
   /* json-glib writes doubles with 17 digits: 0.1 would read
@@ -397,7 +396,8 @@ check_type (JsonObject *schema,
     return TRUE;
 
   expected = describe_types (type);
-  add_problem (problems, path, value, "expected %s, got %s", expected, describe_node (value));
+  sluice_schema_problem_add (problems, path, value, "expected %s, got %s", expected,
+                             sluice_json_describe_type (value));
   return FALSE;
 }
 
@@ -434,7 +434,7 @@ check_enum (JsonObject *schema,
         g_string_append (text, ", ");
       g_string_append (text, choice);
     }
-  add_problem (problems, path, value, "must be one of: %s", text->str);
+  sluice_schema_problem_add (problems, path, value, "must be one of: %s", text->str);
 }
 
 static void
@@ -449,14 +449,14 @@ check_number (JsonObject *schema,
   if (limit != NULL && compare_numbers (value, limit) < 0)
     {
       g_autofree char *text = format_value (limit);
-      add_problem (problems, path, value, "must be at least %s", text);
+      sluice_schema_problem_add (problems, path, value, "must be at least %s", text);
     }
 
   limit = schema_get_number (schema, "maximum");
   if (limit != NULL && compare_numbers (value, limit) > 0)
     {
       g_autofree char *text = format_value (limit);
-      add_problem (problems, path, value, "must be at most %s", text);
+      sluice_schema_problem_add (problems, path, value, "must be at most %s", text);
     }
 }
 
@@ -490,11 +490,13 @@ check_string (JsonObject *schema,
       gint64 length = g_utf8_validate (text, -1, NULL) ? g_utf8_strlen (text, -1) : (gint64) strlen (text);
 
       if (has_min && length < min)
-        add_problem (problems, path, value, "must be at least %" G_GINT64_FORMAT " character%s long",
-                     min, min == 1 ? "" : "s");
+        sluice_schema_problem_add (problems, path, value,
+                                   "must be at least %" G_GINT64_FORMAT " character%s long",
+                                   min, min == 1 ? "" : "s");
       if (has_max && length > max)
-        add_problem (problems, path, value, "must be at most %" G_GINT64_FORMAT " character%s long",
-                     max, max == 1 ? "" : "s");
+        sluice_schema_problem_add (problems, path, value,
+                                   "must be at most %" G_GINT64_FORMAT " character%s long",
+                                   max, max == 1 ? "" : "s");
     }
 
   if (g_strcmp0 (format, "duration") == 0)
@@ -504,12 +506,12 @@ check_string (JsonObject *schema,
 
       /* Its message already quotes the text and shows valid examples. */
       if (!sluice_parse_duration (text, &usec, &local_error))
-        add_problem (problems, path, value, "%s", local_error->message);
+        sluice_schema_problem_add (problems, path, value, "%s", local_error->message);
     }
   else if (g_strcmp0 (format, "uri") == 0)
     {
       if (!uri_is_valid (text))
-        add_problem (problems, path, value, "not a valid URI");
+        sluice_schema_problem_add (problems, path, value, "not a valid URI");
     }
 }
 
@@ -527,11 +529,13 @@ validate_array (JsonObject *schema,
   gint64 limit;
 
   if (schema_get_int (schema, "minItems", &limit) && length < limit)
-    add_problem (problems, path, value, "must have at least %" G_GINT64_FORMAT " item%s",
-                 limit, limit == 1 ? "" : "s");
+    sluice_schema_problem_add (problems, path, value,
+                               "must have at least %" G_GINT64_FORMAT " item%s",
+                               limit, limit == 1 ? "" : "s");
   if (schema_get_int (schema, "maxItems", &limit) && length > limit)
-    add_problem (problems, path, value, "must have at most %" G_GINT64_FORMAT " item%s",
-                 limit, limit == 1 ? "" : "s");
+    sluice_schema_problem_add (problems, path, value,
+                               "must have at most %" G_GINT64_FORMAT " item%s",
+                               limit, limit == 1 ? "" : "s");
 
   for (guint i = 0; i < length; i++)
     {
@@ -543,7 +547,7 @@ validate_array (JsonObject *schema,
           json_array_add_element (target, validate_node (items, element, element_path, problems));
         }
       else
-        json_array_add_element (target, deep_copy (element));
+        json_array_add_element (target, sluice_json_deep_copy (element));
     }
 
   result = json_node_new (JSON_NODE_ARRAY);
@@ -564,7 +568,7 @@ fill_default (JsonObject *schema,
   g_autoptr(JsonNode) filled = validate_node (schema, value, "", scratch);
 
   if (scratch->len > 0)
-    return deep_copy (value);
+    return sluice_json_deep_copy (value);
   return g_steal_pointer (&filled);
 }
 
@@ -616,7 +620,7 @@ validate_object (JsonObject *schema,
   json_object_iter_init_ordered (&iter, source);
   while (json_object_iter_next_ordered (&iter, &name, &member))
     {
-      g_autofree char *member_path = child_path (path, name);
+      g_autofree char *member_path = sluice_schema_child_path (path, name);
       JsonNode *property = properties != NULL ? json_object_get_member (properties, name) : NULL;
 
       if (property != NULL && JSON_NODE_HOLDS_OBJECT (property))
@@ -626,16 +630,18 @@ validate_object (JsonObject *schema,
         json_object_set_member (target, name,
                                 validate_node (additional_schema, member, member_path, problems));
       else if (additional_allowed)
-        json_object_set_member (target, name, deep_copy (member));
+        json_object_set_member (target, name, sluice_json_deep_copy (member));
       else
         {
           if (expected == NULL)
             expected = properties != NULL && json_object_get_size (properties) > 0
                        ? list_property_names (properties) : NULL;
           if (expected != NULL)
-            add_problem (problems, member_path, member, "unknown key (expected one of: %s)", expected);
+            sluice_schema_problem_add (problems, member_path, member,
+                                       "unknown key (expected one of: %s)", expected);
           else
-            add_problem (problems, member_path, member, "unknown key (no keys are allowed here)");
+            sluice_schema_problem_add (problems, member_path, member,
+                                       "unknown key (no keys are allowed here)");
         }
     }
 
@@ -647,8 +653,8 @@ validate_object (JsonObject *schema,
 
           if (key != NULL && !json_object_has_member (source, key))
             {
-              g_autofree char *member_path = child_path (path, key);
-              add_problem (problems, member_path, value, "missing required key");
+              g_autofree char *member_path = sluice_schema_child_path (path, key);
+              sluice_schema_problem_add (problems, member_path, value, "missing required key");
             }
         }
     }
@@ -682,20 +688,20 @@ validate_node (JsonObject *schema,
                GPtrArray  *problems)
 {
   if (!check_type (schema, value, path, problems))
-    return deep_copy (value);
+    return sluice_json_deep_copy (value);
 
   check_enum (schema, value, path, problems);
 
-  if (node_is_number (value))
+  if (sluice_json_is_number (value))
     check_number (schema, value, path, problems);
-  else if (node_is_string (value))
+  else if (sluice_json_is_string (value))
     check_string (schema, value, path, problems);
   else if (JSON_NODE_HOLDS_ARRAY (value))
     return validate_array (schema, value, path, problems);
   else if (JSON_NODE_HOLDS_OBJECT (value))
     return validate_object (schema, value, path, problems);
 
-  return deep_copy (value);
+  return sluice_json_deep_copy (value);
 }
 
 JsonObject *
@@ -721,7 +727,8 @@ sluice_schema_validate (JsonNode  *schema,
   result = validate_node (json_node_get_object (schema), config, "", problems);
 
   if (problems->len == before && !JSON_NODE_HOLDS_OBJECT (result))
-    add_problem (problems, "", config, "expected an object, got %s", describe_node (config));
+    sluice_schema_problem_add (problems, "", config, "expected an object, got %s",
+                               sluice_json_describe_type (config));
   if (problems->len != before)
     return NULL;
 
@@ -763,7 +770,7 @@ check_type_keyword (JsonNode    *type,
                     const char  *path,
                     GError     **error)
 {
-  if (node_is_string (type))
+  if (sluice_json_is_string (type))
     {
       if (!g_strv_contains (supported_types, json_node_get_string (type)))
         {
@@ -783,9 +790,10 @@ check_type_keyword (JsonNode    *type,
           JsonNode *element = json_array_get_element (types, i);
           g_autofree char *element_path = item_path (path, i);
 
-          if (!node_is_string (element))
+          if (!sluice_json_is_string (element))
             {
-              set_check_error (error, element_path, "expected a type name, got %s", describe_node (element));
+              set_check_error (error, element_path, "expected a type name, got %s",
+                               sluice_json_describe_type (element));
               return FALSE;
             }
           if (!check_type_keyword (element, element_path, error))
@@ -794,7 +802,8 @@ check_type_keyword (JsonNode    *type,
       return TRUE;
     }
 
-  set_check_error (error, path, "expected a type name or a non-empty array of them, got %s", describe_node (type));
+  set_check_error (error, path, "expected a type name or a non-empty array of them, got %s",
+                   sluice_json_describe_type (type));
   return FALSE;
 }
 
@@ -805,7 +814,8 @@ check_non_negative_integer (JsonNode    *node,
 {
   if (!node_is_integer (node))
     {
-      set_check_error (error, path, "expected a non-negative integer, got %s", describe_node (node));
+      set_check_error (error, path, "expected a non-negative integer, got %s",
+                       sluice_json_describe_type (node));
       return FALSE;
     }
   if (json_node_get_int (node) < 0)
@@ -829,21 +839,22 @@ check_properties (JsonObject  *schema,
 
   if (properties != NULL)
     {
-      g_autofree char *properties_path = child_path (path, "properties");
+      g_autofree char *properties_path = sluice_schema_child_path (path, "properties");
       JsonObjectIter iter;
       const char *name;
       JsonNode *member;
 
       if (!JSON_NODE_HOLDS_OBJECT (properties))
         {
-          set_check_error (error, properties_path, "expected an object, got %s", describe_node (properties));
+          set_check_error (error, properties_path, "expected an object, got %s",
+                           sluice_json_describe_type (properties));
           return FALSE;
         }
 
       json_object_iter_init_ordered (&iter, json_node_get_object (properties));
       while (json_object_iter_next_ordered (&iter, &name, &member))
         {
-          g_autofree char *member_path = child_path (properties_path, name);
+          g_autofree char *member_path = sluice_schema_child_path (properties_path, name);
 
           if (!check_schema (member, member_path, error))
             return FALSE;
@@ -852,7 +863,7 @@ check_properties (JsonObject  *schema,
 
   if (additional != NULL)
     {
-      g_autofree char *additional_path = child_path (path, "additionalProperties");
+      g_autofree char *additional_path = sluice_schema_child_path (path, "additionalProperties");
 
       if (JSON_NODE_HOLDS_OBJECT (additional))
         {
@@ -861,19 +872,21 @@ check_properties (JsonObject  *schema,
         }
       else if (!node_is_boolean (additional))
         {
-          set_check_error (error, additional_path, "expected a boolean or a schema, got %s", describe_node (additional));
+          set_check_error (error, additional_path, "expected a boolean or a schema, got %s",
+                           sluice_json_describe_type (additional));
           return FALSE;
         }
     }
 
   if (required != NULL)
     {
-      g_autofree char *required_path = child_path (path, "required");
+      g_autofree char *required_path = sluice_schema_child_path (path, "required");
       JsonArray *names;
 
       if (!JSON_NODE_HOLDS_ARRAY (required))
         {
-          set_check_error (error, required_path, "expected an array of key names, got %s", describe_node (required));
+          set_check_error (error, required_path, "expected an array of key names, got %s",
+                           sluice_json_describe_type (required));
           return FALSE;
         }
 
@@ -883,9 +896,10 @@ check_properties (JsonObject  *schema,
           JsonNode *element = json_array_get_element (names, i);
           g_autofree char *element_path = item_path (required_path, i);
 
-          if (!node_is_string (element))
+          if (!sluice_json_is_string (element))
             {
-              set_check_error (error, element_path, "expected a key name, got %s", describe_node (element));
+              set_check_error (error, element_path, "expected a key name, got %s",
+                               sluice_json_describe_type (element));
               return FALSE;
             }
           /* A required key that the object may not have can never be
@@ -915,7 +929,8 @@ check_schema (JsonNode    *schema,
 
   if (!JSON_NODE_HOLDS_OBJECT (schema))
     {
-      set_check_error (error, path, "expected a schema object, got %s", describe_node (schema));
+      set_check_error (error, path, "expected a schema object, got %s",
+                       sluice_json_describe_type (schema));
       return FALSE;
     }
   object = json_node_get_object (schema);
@@ -923,7 +938,7 @@ check_schema (JsonNode    *schema,
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &member))
     {
-      g_autofree char *member_path = child_path (path, name);
+      g_autofree char *member_path = sluice_schema_child_path (path, name);
 
       if (!g_strv_contains (supported_keywords, name))
         {
@@ -940,15 +955,17 @@ check_schema (JsonNode    *schema,
         {
           if (!JSON_NODE_HOLDS_ARRAY (member) || json_array_get_length (json_node_get_array (member)) == 0)
             {
-              set_check_error (error, member_path, "expected a non-empty array, got %s", describe_node (member));
+              set_check_error (error, member_path, "expected a non-empty array, got %s",
+                               sluice_json_describe_type (member));
               return FALSE;
             }
         }
       else if (g_str_equal (name, "minimum") || g_str_equal (name, "maximum"))
         {
-          if (!node_is_number (member))
+          if (!sluice_json_is_number (member))
             {
-              set_check_error (error, member_path, "expected a number, got %s", describe_node (member));
+              set_check_error (error, member_path, "expected a number, got %s",
+                               sluice_json_describe_type (member));
               return FALSE;
             }
         }
@@ -965,9 +982,10 @@ check_schema (JsonNode    *schema,
         }
       else if (g_str_equal (name, "format"))
         {
-          if (!node_is_string (member))
+          if (!sluice_json_is_string (member))
             {
-              set_check_error (error, member_path, "expected a format name, got %s", describe_node (member));
+              set_check_error (error, member_path, "expected a format name, got %s",
+                               sluice_json_describe_type (member));
               return FALSE;
             }
           if (!g_strv_contains (supported_formats, json_node_get_string (member)))
@@ -979,9 +997,10 @@ check_schema (JsonNode    *schema,
         }
       else if (g_str_equal (name, "description") || g_str_equal (name, "title"))
         {
-          if (!node_is_string (member))
+          if (!sluice_json_is_string (member))
             {
-              set_check_error (error, member_path, "expected a string, got %s", describe_node (member));
+              set_check_error (error, member_path, "expected a string, got %s",
+                               sluice_json_describe_type (member));
               return FALSE;
             }
         }
@@ -989,7 +1008,8 @@ check_schema (JsonNode    *schema,
         {
           if (!JSON_NODE_HOLDS_ARRAY (member))
             {
-              set_check_error (error, member_path, "expected an array, got %s", describe_node (member));
+              set_check_error (error, member_path, "expected an array, got %s",
+                               sluice_json_describe_type (member));
               return FALSE;
             }
         }
@@ -1004,7 +1024,7 @@ check_schema (JsonNode    *schema,
     {
       g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) sluice_schema_problem_free);
       g_autoptr(JsonNode) filled = NULL;
-      g_autofree char *default_path = child_path (path, "default");
+      g_autofree char *default_path = sluice_schema_child_path (path, "default");
       SluiceSchemaProblem *problem;
 
       filled = validate_node (object, json_object_get_member (object, "default"), "", problems);

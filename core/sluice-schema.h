@@ -22,6 +22,31 @@ typedef struct {
 void sluice_schema_problem_free (SluiceSchemaProblem *problem);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SluiceSchemaProblem, sluice_schema_problem_free)
 
+/* Appends a new SluiceSchemaProblem to @problems, for the checkers of
+ * configuration written as JSON (schemas, map fields, predicates). */
+void sluice_schema_problem_add (GPtrArray  *problems,
+                                const char *path,
+                                JsonNode   *node,
+                                const char *format,
+                                ...) G_GNUC_PRINTF (4, 5);
+
+/* The problem path of @key below @path: "retry.attempts", or just @key
+ * at the root (""). */
+char *sluice_schema_child_path (const char *path,
+                                const char *key);
+
+/* What error messages call the type of @node: "an object", "an array",
+ * "null", "a string", "a boolean", "an integer", "a number", or "nothing"
+ * for a missing (NULL) node. */
+const char *sluice_json_describe_type (JsonNode *node);
+
+/* Whether @node holds a number (an integer or a double), or a string. */
+gboolean sluice_json_is_number (JsonNode *node);
+gboolean sluice_json_is_string (JsonNode *node);
+
+/* A new tree that shares no container with @node, unlike json_node_copy(). */
+JsonNode *sluice_json_deep_copy (JsonNode *node);
+
 /* Checks that @schema uses only the supported subset and is well formed. */
 gboolean sluice_schema_check (JsonNode *schema,
                               GError  **error);

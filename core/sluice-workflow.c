@@ -172,35 +172,6 @@ add_problem (Loader     *loader,
   g_ptr_array_add (loader->problems, g_string_free (g_steal_pointer (&text), FALSE));
 }
 
-static const char *
-json_type_name (JsonNode *node)
-{
-  if (node == NULL)
-    return "nothing";
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-      switch (json_node_get_value_type (node))
-        {
-        case G_TYPE_STRING:
-          return "a string";
-        case G_TYPE_BOOLEAN:
-          return "a boolean";
-        case G_TYPE_INT64:
-          return "an integer";
-        default:
-          return "a number";
-        }
-    }
-  return "something else";
-}
-
 static gboolean
 is_valid_identifier (const char *text)
 {
@@ -258,7 +229,7 @@ get_string_member (Loader     *loader,
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
       add_problem (loader, node, node_id, member, "expected a string, got %s",
-                   json_type_name (node));
+                   sluice_json_describe_type (node));
       return NULL;
     }
   return json_node_get_string (node);
@@ -285,7 +256,7 @@ load_component (Loader                  *loader,
   if (with != NULL && !JSON_NODE_HOLDS_OBJECT (with))
     {
       add_problem (loader, with, node_id, "with", "expected an object, got %s",
-                   json_type_name (with));
+                   sluice_json_describe_type (with));
       with = NULL;
     }
   if (use == NULL)
@@ -345,7 +316,7 @@ load_trigger (Loader *loader, SluiceWorkflow *self, JsonNode *root)
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
       add_problem (loader, node, NULL, "trigger", "expected an object, got %s",
-                   json_type_name (node));
+                   sluice_json_describe_type (node));
       return;
     }
   check_known_keys (loader, json_node_get_object (node), "trigger", NULL, allowed);
@@ -369,7 +340,7 @@ load_steps (Loader *loader, SluiceWorkflow *self, JsonNode *root, GHashTable *by
   if (!JSON_NODE_HOLDS_ARRAY (steps) || json_array_get_length (json_node_get_array (steps)) == 0)
     {
       add_problem (loader, steps, NULL, "steps", "expected a non-empty array of steps, got %s",
-                   json_type_name (steps));
+                   sluice_json_describe_type (steps));
       return;
     }
 
@@ -386,7 +357,7 @@ load_steps (Loader *loader, SluiceWorkflow *self, JsonNode *root, GHashTable *by
       if (!JSON_NODE_HOLDS_OBJECT (element))
         {
           add_problem (loader, element, NULL, label, "expected an object, got %s",
-                       json_type_name (element));
+                       sluice_json_describe_type (element));
           continue;
         }
       object = json_node_get_object (element);
@@ -432,7 +403,7 @@ load_steps (Loader *loader, SluiceWorkflow *self, JsonNode *root, GHashTable *by
 
           if (!JSON_NODE_HOLDS_OBJECT (retry))
             add_problem (loader, retry, id, "retry", "expected an object, got %s",
-                         json_type_name (retry));
+                         sluice_json_describe_type (retry));
           else if ((node->retry = sluice_retry_policy_new_from_json (json_node_get_object (retry),
                                                                     &local_error)) == NULL)
             add_problem (loader, retry, id, "retry", "%s", local_error->message);
@@ -463,7 +434,7 @@ load_edges (Loader *loader, JsonNode *edges, GHashTable *by_id)
   if (!JSON_NODE_HOLDS_ARRAY (edges))
     {
       add_problem (loader, edges, NULL, "edges", "expected an array, got %s",
-                   json_type_name (edges));
+                   sluice_json_describe_type (edges));
       return;
     }
 
@@ -484,7 +455,7 @@ load_edges (Loader *loader, JsonNode *edges, GHashTable *by_id)
       if (!JSON_NODE_HOLDS_OBJECT (element))
         {
           add_problem (loader, element, NULL, label, "expected an object, got %s",
-                       json_type_name (element));
+                       sluice_json_describe_type (element));
           continue;
         }
       object = json_node_get_object (element);
@@ -693,7 +664,7 @@ load_settings (Loader *loader, SluiceWorkflow *self, JsonNode *root)
         self->enabled = json_node_get_boolean (node);
       else
         add_problem (loader, node, NULL, "enabled", "expected a boolean, got %s",
-                     json_type_name (node));
+                     sluice_json_describe_type (node));
     }
 
   node = json_object_get_member (object, "concurrency");
@@ -701,7 +672,7 @@ load_settings (Loader *loader, SluiceWorkflow *self, JsonNode *root)
     {
       if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
         add_problem (loader, node, NULL, "concurrency", "expected an integer, got %s",
-                     json_type_name (node));
+                     sluice_json_describe_type (node));
       else if (json_node_get_int (node) < 1 || json_node_get_int (node) > MAX_CONCURRENCY)
         add_problem (loader, node, NULL, "concurrency", "must be between 1 and %d",
                      MAX_CONCURRENCY);
@@ -766,7 +737,8 @@ sluice_workflow_load_data (SluicePluginHost *host,
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG,
-                   "%s: a workflow is a JSON object, got %s", filename, json_type_name (root));
+                   "%s: a workflow is a JSON object, got %s",
+                   filename, sluice_json_describe_type (root));
       return NULL;
     }
 

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-map-step.h"
 
-#include <errno.h>
-#include <string.h>
-
+#include "sluice-json-path.h"
 #include "sluice-schema.h"
 
 const char sluice_map_step_schema[] =
@@ -23,435 +21,6 @@ const char sluice_map_step_schema[] =
   " },"
   " \"required\": [\"fields\"]}";
 
-/* JSONPath.
- *
- * Paths use JsonPath's syntax and must also compile with json_path_compile(),
- * but are matched by the walker below: json-glib 1.6's matcher reads past
- * the end of arrays for an index, set or slice the document lacks, its
- * compiler crashes on an unterminated "['", and it copies every match into
- * a new array, where map needs only the first one for each field of every
- * message. The same walker serves predicates (sluice-predicate.c). */
-
-typedef enum {
-  PATH_MEMBER,   /* .name, ['name'] */
-  PATH_INDEX,    /* [n]; negative counts from the end */
-  PATH_SET,      /* [a,b,c] */
-  PATH_SLICE,    /* [start:end:step] */
-  PATH_CHILDREN, /* .*, [*], ['*'] */
-  PATH_DESCENT,  /* ..: the next step, at every depth */
-} PathStepKind;
-
-typedef struct {
-  PathStepKind kind;
-  char        *name;
-  gint64      *indices;
-  guint        n_indices;
-  gint64       start, end, step;
-  gboolean     has_start, has_end;
-} PathStep;
-
-static void
-path_step_clear (gpointer data)
-{
-  PathStep *step = data;
-
-  g_free (step->name);
-  g_free (step->indices);
-}
-
-static gboolean
-parse_path_int (const char **cursor,
-                gint64      *out_value)
-{
-  const char *start = *cursor;
-  char *end = NULL;
-  gint64 value;
-
-  if (!(g_ascii_isdigit (start[0]) || (start[0] == '-' && g_ascii_isdigit (start[1]))))
-    return FALSE;
-
-  errno = 0;
-  value = g_ascii_strtoll (start, &end, 10);
-  if (errno != 0)
-    return FALSE;
-
-  *out_value = value;
-  *cursor = end;
-  return TRUE;
-}
-
-/* The part of a subscript after "[", up to and including "]". */
-static gboolean
-parse_path_subscript (const char **cursor,
-                      PathStep    *step,
-                      const char **out_reason)
-{
-  const char *p = *cursor;
-  g_autoptr(GArray) indices = NULL;
-  gint64 value;
-
-  if (p[0] == '\'')
-    {
-      const char *close = strchr (p + 1, '\'');
-
-      if (close == NULL || close[1] != ']')
-        {
-          *out_reason = "unterminated ['name'] subscript";
-          return FALSE;
-        }
-      if (close == p + 1)
-        {
-          *out_reason = "empty member name";
-          return FALSE;
-        }
-      if (close == p + 2 && p[1] == '*')
-        step->kind = PATH_CHILDREN;
-      else
-        {
-          step->kind = PATH_MEMBER;
-          step->name = g_strndup (p + 1, close - (p + 1));
-        }
-      *cursor = close + 2;
-      return TRUE;
-    }
-
-  if (p[0] == '*' && p[1] == ']')
-    {
-      step->kind = PATH_CHILDREN;
-      *cursor = p + 2;
-      return TRUE;
-    }
-
-  step->has_start = parse_path_int (&p, &step->start);
-  if (p[0] == ':')
-    {
-      p++;
-      step->kind = PATH_SLICE;
-      step->has_end = parse_path_int (&p, &step->end);
-      step->step = 1;
-      if (p[0] == ':')
-        {
-          p++;
-          if (parse_path_int (&p, &value))
-            {
-              if (value <= 0)
-                {
-                  *out_reason = "a slice step must be positive";
-                  return FALSE;
-                }
-              /* No array is longer than G_MAXUINT: a bigger step means
-               * the same and cannot overflow the walk. */
-              step->step = MIN (value, (gint64) G_MAXUINT + 1);
-            }
-        }
-      if (p[0] != ']')
-        {
-          *out_reason = "malformed slice";
-          return FALSE;
-        }
-      *cursor = p + 1;
-      return TRUE;
-    }
-
-  if (!step->has_start)
-    {
-      *out_reason = "expected an index, a slice, '*' or a quoted name after '['";
-      return FALSE;
-    }
-
-  indices = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_array_append_val (indices, step->start);
-  while (p[0] == ',')
-    {
-      p++;
-      if (!parse_path_int (&p, &value))
-        {
-          *out_reason = "malformed index set";
-          return FALSE;
-        }
-      g_array_append_val (indices, value);
-    }
-  if (p[0] != ']')
-    {
-      *out_reason = "expected ']' after an index";
-      return FALSE;
-    }
-
-  step->kind = indices->len == 1 ? PATH_INDEX : PATH_SET;
-  step->n_indices = indices->len;
-  step->indices = (gint64 *) (void *) g_array_free (g_steal_pointer (&indices), FALSE);
-  *cursor = p + 1;
-  return TRUE;
-}
-
-static GArray *
-parse_path (const char  *expression,
-            char       **out_reason)
-{
-  g_autoptr(GArray) steps = g_array_new (FALSE, TRUE, sizeof (PathStep));
-  g_autoptr(JsonPath) checker = NULL;
-  g_autoptr(GError) local_error = NULL;
-  const char *p = expression;
-  const char *reason = NULL;
-
-  g_array_set_clear_func (steps, path_step_clear);
-
-  if (p[0] != '$')
-    {
-      *out_reason = g_strdup ("a JSONPath starts with '$'");
-      return NULL;
-    }
-  p++;
-
-  while (p[0] != '\0')
-    {
-      PathStep step = { 0, };
-
-      if (p[0] == '.' && p[1] == '.')
-        {
-          PathStep descent = { .kind = PATH_DESCENT };
-
-          if (p[2] == '\0' || p[2] == '.' || p[2] == '[')
-            {
-              *out_reason = g_strdup ("expected a member name or '*' after '..'");
-              return NULL;
-            }
-          g_array_append_val (steps, descent);
-          p++;
-          continue;
-        }
-
-      if (p[0] == '.')
-        {
-          const char *end = p + 1;
-
-          while (end[0] != '\0' && end[0] != '.' && end[0] != '[')
-            end++;
-          if (end == p + 1)
-            {
-              *out_reason = g_strdup ("expected a member name or '*' after '.'");
-              return NULL;
-            }
-          if (end == p + 2 && p[1] == '*')
-            step.kind = PATH_CHILDREN;
-          else
-            {
-              step.kind = PATH_MEMBER;
-              step.name = g_strndup (p + 1, end - (p + 1));
-            }
-          g_array_append_val (steps, step);
-          p = end;
-          continue;
-        }
-
-      if (p[0] == '[')
-        {
-          p++;
-          if (!parse_path_subscript (&p, &step, &reason))
-            {
-              path_step_clear (&step);
-              *out_reason = g_strdup (reason);
-              return NULL;
-            }
-          g_array_append_val (steps, step);
-          continue;
-        }
-
-      *out_reason = g_strdup_printf ("unexpected '%c'", p[0]);
-      return NULL;
-    }
-
-  /* Only reached with well-formed subscripts, which json_path_compile()
-   * handles safely. */
-  checker = json_path_new ();
-  if (!json_path_compile (checker, expression, &local_error))
-    {
-      *out_reason = g_strdup (local_error->message);
-      return NULL;
-    }
-
-  return g_steal_pointer (&steps);
-}
-
-static gboolean
-normalize_index (gint64  index,
-                 guint   length,
-                 guint  *out_index)
-{
-  if (index < 0)
-    index += length;
-  if (index < 0 || index >= (gint64) length)
-    return FALSE;
-  *out_index = (guint) index;
-  return TRUE;
-}
-
-static JsonNode *
-path_first (const PathStep *steps,
-            guint           n_steps,
-            JsonNode       *node)
-{
-  const PathStep *step;
-  JsonNode *found;
-
-  if (n_steps == 0)
-    return node;
-  step = &steps[0];
-
-  switch (step->kind)
-    {
-    case PATH_MEMBER:
-      {
-        JsonNode *member;
-
-        if (!JSON_NODE_HOLDS_OBJECT (node))
-          return NULL;
-        member = json_object_get_member (json_node_get_object (node), step->name);
-        return member != NULL ? path_first (steps + 1, n_steps - 1, member) : NULL;
-      }
-
-    case PATH_INDEX:
-    case PATH_SET:
-      {
-        JsonArray *array;
-        guint length, index;
-
-        if (!JSON_NODE_HOLDS_ARRAY (node))
-          return NULL;
-        array = json_node_get_array (node);
-        length = json_array_get_length (array);
-        for (guint i = 0; i < step->n_indices; i++)
-          if (normalize_index (step->indices[i], length, &index) &&
-              (found = path_first (steps + 1, n_steps - 1, json_array_get_element (array, index))) != NULL)
-            return found;
-        return NULL;
-      }
-
-    case PATH_SLICE:
-      {
-        JsonArray *array;
-        gint64 length, start, end;
-
-        if (!JSON_NODE_HOLDS_ARRAY (node))
-          return NULL;
-        array = json_node_get_array (node);
-        length = json_array_get_length (array);
-        start = step->has_start ? step->start : 0;
-        end = step->has_end ? step->end : length;
-        if (start < 0)
-          start = MAX (start + length, 0);
-        if (end < 0)
-          end = MAX (end + length, 0);
-        end = MIN (end, length);
-        for (gint64 i = start; i < end; i += step->step)
-          if ((found = path_first (steps + 1, n_steps - 1, json_array_get_element (array, (guint) i))) != NULL)
-            return found;
-        return NULL;
-      }
-
-    case PATH_CHILDREN:
-    case PATH_DESCENT:
-      {
-        /* Descent tries the next step here before going deeper, so the
-         * first match is the first in document order. */
-        const PathStep *next = step->kind == PATH_CHILDREN ? steps + 1 : steps;
-        guint n_next = step->kind == PATH_CHILDREN ? n_steps - 1 : n_steps;
-
-        if (step->kind == PATH_DESCENT &&
-            (found = path_first (steps + 1, n_steps - 1, node)) != NULL)
-          return found;
-
-        if (JSON_NODE_HOLDS_OBJECT (node))
-          {
-            JsonObjectIter iter;
-            const char *name;
-            JsonNode *member;
-
-            json_object_iter_init_ordered (&iter, json_node_get_object (node));
-            while (json_object_iter_next_ordered (&iter, &name, &member))
-              if ((found = path_first (next, n_next, member)) != NULL)
-                return found;
-          }
-        else if (JSON_NODE_HOLDS_ARRAY (node))
-          {
-            JsonArray *array = json_node_get_array (node);
-            guint length = json_array_get_length (array);
-
-            for (guint i = 0; i < length; i++)
-              if ((found = path_first (next, n_next, json_array_get_element (array, i))) != NULL)
-                return found;
-          }
-        return NULL;
-      }
-
-    default:
-      return NULL;
-    }
-}
-
-/* A fresh tree: json_node_copy() shares the containers of object and array
- * nodes, and the input's tree belongs to the input message. */
-static JsonNode *
-deep_copy (JsonNode *node)
-{
-  JsonNode *copy;
-
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObject *source = json_node_get_object (node);
-        JsonObject *target = json_object_new ();
-        JsonObjectIter iter;
-        const char *name;
-        JsonNode *member;
-
-        json_object_iter_init_ordered (&iter, source);
-        while (json_object_iter_next_ordered (&iter, &name, &member))
-          json_object_set_member (target, name, deep_copy (member));
-        copy = json_node_new (JSON_NODE_OBJECT);
-        json_node_take_object (copy, target);
-        return copy;
-      }
-
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *source = json_node_get_array (node);
-        guint length = json_array_get_length (source);
-        JsonArray *target = json_array_sized_new (length);
-
-        for (guint i = 0; i < length; i++)
-          json_array_add_element (target, deep_copy (json_array_get_element (source, i)));
-        copy = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (copy, target);
-        return copy;
-      }
-
-    case JSON_NODE_VALUE:
-      copy = json_node_new (JSON_NODE_VALUE);
-      switch (json_node_get_value_type (node))
-        {
-        case G_TYPE_INT64:
-          json_node_set_int (copy, json_node_get_int (node));
-          break;
-        case G_TYPE_DOUBLE:
-          json_node_set_double (copy, json_node_get_double (node));
-          break;
-        case G_TYPE_BOOLEAN:
-          json_node_set_boolean (copy, json_node_get_boolean (node));
-          break;
-        default:
-          json_node_set_string (copy, json_node_get_string (node));
-          break;
-        }
-      return copy;
-
-    case JSON_NODE_NULL:
-    default:
-      return json_node_new (JSON_NODE_NULL);
-    }
-}
-
 /* The step */
 
 typedef enum {
@@ -469,10 +38,10 @@ typedef enum {
 
 typedef struct {
   SpecKind   kind;
-  char      *text;   /* the path expression, or the header name */
-  GArray    *path;   /* of PathStep */
-  JsonNode  *value;  /* const */
-  GPtrArray *parts;  /* concat: of Spec */
+  char           *text;   /* the path expression, or the header name */
+  SluiceJsonPath *path;
+  JsonNode       *value;  /* const */
+  GPtrArray      *parts;  /* concat: of Spec */
 } Spec;
 
 typedef struct {
@@ -507,7 +76,7 @@ spec_free (Spec *spec)
     return;
 
   g_free (spec->text);
-  g_clear_pointer (&spec->path, g_array_unref);
+  g_clear_pointer (&spec->path, sluice_json_path_free);
   g_clear_pointer (&spec->value, json_node_unref);
   g_clear_pointer (&spec->parts, g_ptr_array_unref);
   g_free (spec);
@@ -524,63 +93,6 @@ field_free (Field *field)
   g_free (field);
 }
 
-static void add_problem (GPtrArray  *problems,
-                         const char *path,
-                         JsonNode   *node,
-                         const char *format,
-                         ...) G_GNUC_PRINTF (4, 5);
-
-static void
-add_problem (GPtrArray  *problems,
-             const char *path,
-             JsonNode   *node,
-             const char *format,
-             ...)
-{
-  SluiceSchemaProblem *problem = g_new0 (SluiceSchemaProblem, 1);
-  va_list args;
-
-  va_start (args, format);
-  problem->message = g_strdup_vprintf (format, args);
-  va_end (args);
-  problem->path = g_strdup (path);
-  problem->node = node;
-  g_ptr_array_add (problems, problem);
-}
-
-static const char *
-describe_node (JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-    default:
-      switch (json_node_get_value_type (node))
-        {
-        case G_TYPE_INT64:
-          return "an integer";
-        case G_TYPE_DOUBLE:
-          return "a number";
-        case G_TYPE_BOOLEAN:
-          return "a boolean";
-        default:
-          return "a string";
-        }
-    }
-}
-
-static gboolean
-node_is_string (JsonNode *node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
 static Spec *
 compile_spec (JsonNode   *node,
               const char *path,
@@ -592,16 +104,16 @@ compile_spec (JsonNode   *node,
   JsonNode *value;
   g_autofree char *value_path = NULL;
 
-  if (node_is_string (node))
+  if (sluice_json_is_string (node))
     {
-      g_autofree char *reason = NULL;
+      g_autoptr(GError) local_error = NULL;
 
       spec->kind = SPEC_PATH;
       spec->text = g_strdup (json_node_get_string (node));
-      spec->path = parse_path (spec->text, &reason);
+      spec->path = sluice_json_path_new (spec->text, &local_error);
       if (spec->path == NULL)
         {
-          add_problem (problems, path, node, "'%s' is not a valid JSONPath (%s)", spec->text, reason);
+          sluice_schema_problem_add (problems, path, node, "%s", local_error->message);
           return NULL;
         }
       return g_steal_pointer (&spec);
@@ -609,10 +121,11 @@ compile_spec (JsonNode   *node,
 
   if (!JSON_NODE_HOLDS_OBJECT (node) || json_object_get_size (json_node_get_object (node)) != 1)
     {
-      add_problem (problems, path, node,
-                   "expected a JSONPath string or one of {\"const\": value}, {\"header\": name}, "
-                   "{\"concat\": [...]}, got %s",
-                   JSON_NODE_HOLDS_OBJECT (node) ? "an object with other keys" : describe_node (node));
+      sluice_schema_problem_add (problems, path, node,
+                                 "expected a JSONPath string or one of {\"const\": value}, "
+                                 "{\"header\": name}, {\"concat\": [...]}, got %s",
+                                 JSON_NODE_HOLDS_OBJECT (node) ? "an object with other keys"
+                                                               : sluice_json_describe_type (node));
       return NULL;
     }
 
@@ -622,21 +135,23 @@ compile_spec (JsonNode   *node,
       value_path = g_strconcat (path, ".const", NULL);
       if (in_concat && (JSON_NODE_HOLDS_OBJECT (value) || JSON_NODE_HOLDS_ARRAY (value)))
         {
-          add_problem (problems, value_path, value, "concat joins scalars, got %s", describe_node (value));
+          sluice_schema_problem_add (problems, value_path, value, "concat joins scalars, got %s",
+                                     sluice_json_describe_type (value));
           return NULL;
         }
       spec->kind = SPEC_CONST;
-      spec->value = deep_copy (value);
+      spec->value = sluice_json_deep_copy (value);
       return g_steal_pointer (&spec);
     }
 
   if ((value = json_object_get_member (object, "header")) != NULL)
     {
       value_path = g_strconcat (path, ".header", NULL);
-      if (!node_is_string (value) || json_node_get_string (value)[0] == '\0')
+      if (!sluice_json_is_string (value) || json_node_get_string (value)[0] == '\0')
         {
-          add_problem (problems, value_path, value, "expected a header name, got %s",
-                       node_is_string (value) ? "an empty string" : describe_node (value));
+          sluice_schema_problem_add (problems, value_path, value, "expected a header name, got %s",
+                                     sluice_json_is_string (value) ? "an empty string"
+                                                                   : sluice_json_describe_type (value));
           return NULL;
         }
       spec->kind = SPEC_HEADER;
@@ -652,8 +167,10 @@ compile_spec (JsonNode   *node,
       value_path = g_strconcat (path, ".concat", NULL);
       if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
         {
-          add_problem (problems, value_path, value, "expected a non-empty array, got %s",
-                       JSON_NODE_HOLDS_ARRAY (value) ? "an empty array" : describe_node (value));
+          sluice_schema_problem_add (problems, value_path, value,
+                                     "expected a non-empty array, got %s",
+                                     JSON_NODE_HOLDS_ARRAY (value) ? "an empty array"
+                                                                   : sluice_json_describe_type (value));
           return NULL;
         }
 
@@ -680,7 +197,8 @@ compile_spec (JsonNode   *node,
     json_object_iter_init_ordered (&iter, object);
     json_object_iter_next_ordered (&iter, &name, &member);
     member_path = g_strconcat (path, ".", name, NULL);
-    add_problem (problems, member_path, member, "unknown key (expected one of: const, header, concat)");
+    sluice_schema_problem_add (problems, member_path, member,
+                               "unknown key (expected one of: const, header, concat)");
     return NULL;
   }
 }
@@ -721,7 +239,7 @@ compile_fields (SluiceMapStep *self,
 
   if (json_object_get_size (fields) == 0)
     {
-      add_problem (problems, "fields", NULL, "must have at least 1 field");
+      sluice_schema_problem_add (problems, "fields", NULL, "must have at least 1 field");
       return;
     }
 
@@ -736,14 +254,15 @@ compile_fields (SluiceMapStep *self,
 
       if (key[0] == '\0')
         {
-          add_problem (problems, "fields", member, "an output key may not be empty");
+          sluice_schema_problem_add (problems, "fields", member, "an output key may not be empty");
           continue;
         }
       for (guint i = 0; parts[i] != NULL; i++)
         empty_part |= parts[i][0] == '\0';
       if (empty_part)
         {
-          add_problem (problems, path, member, "'%s' is not a valid output key (empty part between dots)", key);
+          sluice_schema_problem_add (problems, path, member,
+                                     "'%s' is not a valid output key (empty part between dots)", key);
           continue;
         }
 
@@ -769,7 +288,8 @@ compile_fields (SluiceMapStep *self,
         if (key_is_prefix (a, b))
           {
             g_autofree char *path = g_strconcat ("fields.", b->key, NULL);
-            add_problem (problems, path, NULL, "conflicts with '%s', which sets the whole object", a->key);
+            sluice_schema_problem_add (problems, path, NULL,
+                                       "conflicts with '%s', which sets the whole object", a->key);
           }
       }
 }
@@ -894,18 +414,18 @@ evaluate_spec (Spec           *spec,
     {
     case SPEC_PATH:
       {
-        JsonNode *found = path_first ((const PathStep *) (void *) spec->path->data, spec->path->len, root);
+        JsonNode *found = sluice_json_path_first (spec->path, root);
 
         if (found == NULL)
           {
             *out_missing = spec->text;
             return NULL;
           }
-        return deep_copy (found);
+        return sluice_json_deep_copy (found);
       }
 
     case SPEC_CONST:
-      return deep_copy (spec->value);
+      return sluice_json_deep_copy (spec->value);
 
     case SPEC_HEADER:
       {
@@ -935,7 +455,7 @@ evaluate_spec (Spec           *spec,
               {
                 g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
                              "map: key '%s': concat[%u] is %s, not a scalar",
-                             key, i, describe_node (part));
+                             key, i, sluice_json_describe_type (part));
                 return NULL;
               }
             append_scalar (text, part);
@@ -1010,7 +530,7 @@ map_message (SluiceMapStep  *self,
     }
 
   if (self->merge)
-    output = deep_copy (root);
+    output = sluice_json_deep_copy (root);
   else
     {
       output = json_node_new (JSON_NODE_OBJECT);

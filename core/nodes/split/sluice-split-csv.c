@@ -47,15 +47,15 @@ split_csv_where (SluiceSplitCsvParser *self)
 
 static void
 split_csv_fail (SluiceSplitCsvParser *self,
-          gint                  code,
-          const char           *format,
-          ...) G_GNUC_PRINTF (3, 4);
+                gint                  code,
+                const char           *format,
+                ...) G_GNUC_PRINTF (3, 4);
 
 static void
 split_csv_fail (SluiceSplitCsvParser *self,
-          gint                  code,
-          const char           *format,
-          ...)
+                gint                  code,
+                const char           *format,
+                ...)
 {
   g_autofree char *where = NULL;
   g_autofree char *what = NULL;
@@ -81,8 +81,8 @@ split_csv_reset_row (SluiceSplitCsvParser *self)
 
 static const char *
 split_csv_field (SluiceSplitCsvParser *self,
-           guint                 i,
-           gsize                *out_len)
+                 guint                 i,
+                 gsize                *out_len)
 {
   gsize start = g_array_index (self->starts, gsize, i);
   gsize end = i + 1 < self->starts->len ? g_array_index (self->starts, gsize, i + 1) : self->fields->len;
@@ -91,17 +91,19 @@ split_csv_field (SluiceSplitCsvParser *self,
   return self->fields->str + start;
 }
 
-/* Bytes of field data in the current row's finished fields. */
+/* The size of the current row's finished fields as in the input, without
+ * quotes: their bytes and a separator between each two. A field costs at
+ * least a byte, so a row of a million empty fields is large too. */
 static gsize
 split_csv_row_size (SluiceSplitCsvParser *self)
 {
-  return self->fields->len - self->starts->len;
+  return self->fields->len > 0 ? self->fields->len - 1 : 0;
 }
 
 static void
 split_csv_on_field (void  *data,
-              size_t len,
-              void  *user_data)
+                    size_t len,
+                    void  *user_data)
 {
   SluiceSplitCsvParser *self = user_data;
   gsize start;
@@ -113,8 +115,8 @@ split_csv_on_field (void  *data,
   if (self->names != NULL && !self->header_pending && self->starts->len >= self->names->len)
     {
       split_csv_fail (self, SLUICE_ERROR_INVALID_DATA, "more fields than the %u %s",
-                self->names->len,
-                self->names_from_header ? "columns of the header" : "configured columns");
+                      self->names->len,
+                      self->names_from_header ? "columns of the header" : "configured columns");
       return;
     }
 
@@ -159,7 +161,7 @@ split_csv_take_header (SluiceSplitCsvParser *self)
       if (g_hash_table_lookup_extended (seen, name, NULL, &first))
         {
           split_csv_fail (self, SLUICE_ERROR_INVALID_DATA, "column %u repeats the name '%s' of column %u",
-                    i + 1, name, GPOINTER_TO_UINT (first));
+                          i + 1, name, GPOINTER_TO_UINT (first));
           return;
         }
       g_ptr_array_add (names, g_strndup (name, len));
@@ -213,7 +215,7 @@ split_csv_build_record (SluiceSplitCsvParser *self)
 
 static void
 split_csv_on_row (int   c,
-            void *user_data)
+                  void *user_data)
 {
   SluiceSplitCsvParser *self = user_data;
   gboolean crlf_tail;
@@ -241,7 +243,7 @@ split_csv_on_row (int   c,
   if (split_csv_row_size (self) > self->parent.options->max_record_size)
     {
       split_csv_fail (self, SLUICE_ERROR_TOO_LARGE, "larger than max_record_size (%" G_GSIZE_FORMAT " bytes)",
-                self->parent.options->max_record_size);
+                      self->parent.options->max_record_size);
       return;
     }
 
@@ -262,8 +264,8 @@ split_csv_on_row (int   c,
 
 static void
 split_csv_feed (SluiceSplitCsvParser *self,
-          const guint8         *data,
-          gsize                 len)
+                const guint8         *data,
+                gsize                 len)
 {
   gsize n_parsed = csv_parse (&self->csv, data, len, split_csv_on_field, split_csv_on_row, self);
 
@@ -301,10 +303,10 @@ split_csv_finish (SluiceSplitCsvParser *self)
 
 static gboolean
 split_csv_fill (SluiceSplitParser *parser,
-          GQueue            *out,
-          guint              max_records,
-          GCancellable      *cancellable,
-          GError           **error)
+                GQueue            *out,
+                guint              max_records,
+                GCancellable      *cancellable,
+                GError           **error)
 {
   SluiceSplitCsvParser *self = (SluiceSplitCsvParser *) parser;
   SluiceSplitReader *reader = &self->reader;
@@ -349,9 +351,9 @@ split_csv_fill (SluiceSplitParser *parser,
        * between calls to csv_parse (), not inside its callbacks */
       if (self->error == NULL &&
           self->csv.pstate != CSV_STATE_ROW_NOT_BEGUN &&
-          split_csv_row_size (self) + self->csv.entry_pos > parser->options->max_record_size)
+          self->fields->len + self->csv.entry_pos > parser->options->max_record_size)
         split_csv_fail (self, SLUICE_ERROR_TOO_LARGE, "larger than max_record_size (%" G_GSIZE_FORMAT " bytes)",
-                  parser->options->max_record_size);
+                        parser->options->max_record_size);
     }
   self->out = NULL;
 

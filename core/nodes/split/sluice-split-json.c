@@ -57,7 +57,7 @@ split_jsonl_take_line (SluiceSplitJsonlParser *self,
       return FALSE;
     }
 
-  if (!sluice_split_json_check_depth (data, len, &local_error))
+  if (!sluice_split_json_prescan (data, len, &local_error))
     {
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
                    "jsonl: line %" G_GUINT64_FORMAT ": %s", self->line, local_error->message);
@@ -299,7 +299,7 @@ split_array_take_element (SluiceSplitJsonArrayParser *self,
   if (!split_array_too_large (self, len, error))
     return FALSE;
 
-  if (!sluice_split_json_check_depth (data, len, &local_error))
+  if (!sluice_split_json_prescan (data, len, &local_error))
     return split_array_fail_at (self, error, self->element_offset, "element %" G_GUINT64_FORMAT ": %s",
                                 self->records + 1, local_error->message);
 

@@ -192,10 +192,32 @@ sluice_split_reader_refill (SluiceSplitReader *reader,
   return TRUE;
 }
 
+static gboolean
+json_read_hex4 (const char *data,
+                gsize       len,
+                gsize       at,
+                guint      *out_unit)
+{
+  guint unit = 0;
+
+  if (at + 4 > len)
+    return FALSE;
+  for (gsize i = at; i < at + 4; i++)
+    {
+      gint digit = g_ascii_xdigit_value (data[i]);
+
+      if (digit < 0)
+        return FALSE;
+      unit = unit * 16 + digit;
+    }
+  *out_unit = unit;
+  return TRUE;
+}
+
 gboolean
-sluice_split_json_check_depth (const char *data,
-                               gsize       len,
-                               GError    **error)
+sluice_split_json_prescan (const char *data,
+                           gsize       len,
+                           GError    **error)
 {
   gboolean in_string = FALSE;
   gboolean escaped = FALSE;
@@ -208,7 +230,35 @@ sluice_split_json_check_depth (const char *data,
       if (in_string)
         {
           if (escaped)
-            escaped = FALSE;
+            {
+              guint unit, low;
+
+              escaped = FALSE;
+              if (c != 'u')
+                continue;
+              /* json-glib turns a short \u escape or an unpaired
+               * surrogate into bytes that are not UTF-8 */
+              if (!json_read_hex4 (data, len, i + 1, &unit))
+                {
+                  g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                                       "a string holds a \\u escape without four hex digits");
+                  return FALSE;
+                }
+              if (unit >= 0xD800 && unit <= 0xDBFF &&
+                  i + 10 < len && data[i + 5] == '\\' && data[i + 6] == 'u' &&
+                  json_read_hex4 (data, len, i + 7, &low) && low >= 0xDC00 && low <= 0xDFFF)
+                {
+                  i += 10;
+                  continue;
+                }
+              if (unit >= 0xD800 && unit <= 0xDFFF)
+                {
+                  g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                               "a string holds an unpaired UTF-16 surrogate \\u%04x", unit);
+                  return FALSE;
+                }
+              i += 4;
+            }
           else if (c == '\\')
             escaped = TRUE;
           else if (c == '"')
@@ -235,6 +285,13 @@ sluice_split_json_check_depth (const char *data,
           if (depth > 0)
             depth--;
           break;
+        case '\'':
+        case '/':
+          /* json-glib also takes single-quoted strings and comments, which
+           * could hide quotes and brackets from this scan */
+          g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                       "%s are not JSON", c == '/' ? "comments" : "single-quoted strings");
+          return FALSE;
         default:
           break;
         }

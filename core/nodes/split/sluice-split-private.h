@@ -116,10 +116,13 @@ gboolean sluice_split_reader_refill (SluiceSplitReader *reader,
                                      GCancellable      *cancellable,
                                      GError           **error);
 
-/* Fails when a JSON text nests deeper than SLUICE_SPLIT_JSON_MAX_DEPTH. */
-gboolean sluice_split_json_check_depth (const char *data,
-                                        gsize       len,
-                                        GError    **error);
+/* Refuses, before json-glib sees it, a text that nests deeper than
+ * SLUICE_SPLIT_JSON_MAX_DEPTH or that json-glib would accept although it
+ * is not JSON, or turn into strings that are not UTF-8: comments,
+ * single-quoted strings, short \u escapes, unpaired surrogates. */
+gboolean sluice_split_json_prescan (const char *data,
+                                    gsize       len,
+                                    GError    **error);
 /* Parses one JSON value. On error, @error's message is json-glib's
  * without its "<data>:L:C: Parse error:" prefix, whose line and column
  * (1-based; 0 when unknown) go to @out_line and @out_column. */

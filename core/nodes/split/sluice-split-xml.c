@@ -175,9 +175,9 @@ split_xml_take_element (SluiceSplitXmlParser *self,
 
 static gboolean
 split_xml_run (SluiceSplitXmlParser *self,
-                       GQueue               *out,
-                       guint                 max_records,
-                       GError              **error)
+               GQueue               *out,
+               guint                 max_records,
+               GError              **error)
 {
   if (self->reader == NULL)
     {
