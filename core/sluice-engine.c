@@ -52,6 +52,7 @@ struct _Run
   GCancellable  *cancellable;
   guint          root_units;
   GError        *failure;    /* first error that went to the dead-letter place */
+  GHashTable    *retrying;   /* Hop* -> clock timeout id, hops waiting to retry */
   gint64         started_usec;
   gboolean       settling;
 };
@@ -357,7 +358,10 @@ static void run_hop (Hop *hop);
 static void
 on_retry_due (gpointer user_data)
 {
-  run_hop (user_data);
+  Hop *hop = user_data;
+
+  g_hash_table_remove (hop->run->retrying, hop);
+  run_hop (hop);
 }
 
 static void
@@ -386,7 +390,9 @@ hop_finished (Hop *hop, SluiceMessageIter *iter, GError *error)
                   "run %s: attempt %u failed (%s); retrying in %s", run->id, hop->attempt,
                   error->message, delay_text);
       hop->attempt++;
-      sluice_clock_add_timeout (sluice_context_get_clock (context), delay, on_retry_due, hop, NULL);
+      g_hash_table_insert (run->retrying, hop,
+                           GUINT_TO_POINTER (sluice_clock_add_timeout (
+                             sluice_context_get_clock (context), delay, on_retry_due, hop, NULL)));
       return;
     }
 
@@ -476,6 +482,7 @@ run_free (Run *run)
   g_clear_object (&run->event);
   g_clear_object (&run->cancellable);
   g_clear_error (&run->failure);
+  g_clear_pointer (&run->retrying, g_hash_table_unref);
   g_free (run->id);
   g_free (run);
 }
@@ -564,6 +571,7 @@ run_start (Flow *flow, SluiceEvent *event)
   run->event = g_object_ref (event);
   run->id = g_strdup (g_object_get_data (G_OBJECT (event), RUN_ID_KEY));
   run->cancellable = g_cancellable_new ();
+  run->retrying = g_hash_table_new (NULL, NULL);
   run->started_usec = g_get_monotonic_time ();
   g_hash_table_add (flow->runs, run);
 
@@ -858,7 +866,23 @@ on_grace_over (gpointer user_data)
 
       g_hash_table_iter_init (&runs, flow->runs);
       while (g_hash_table_iter_next (&runs, (gpointer *) &run, NULL))
-        g_cancellable_cancel (run->cancellable);
+        {
+          g_autoptr(GList) waiting = g_hash_table_get_keys (run->retrying);
+
+          g_cancellable_cancel (run->cancellable);
+          /* A hop waiting out its backoff would keep the run alive until
+           * the delay ends: wake it now, to find itself cancelled. */
+          for (GList *l = waiting; l != NULL; l = l->next)
+            {
+              Hop *hop = l->data;
+              SluiceContext *context = g_ptr_array_index (flow->contexts, hop->node->index);
+
+              sluice_clock_cancel_timeout (sluice_context_get_clock (context),
+                                           GPOINTER_TO_UINT (g_hash_table_lookup (run->retrying,
+                                                                                  hop)));
+              on_retry_due (hop);
+            }
+        }
     }
   return G_SOURCE_REMOVE;
 }

@@ -493,6 +493,33 @@ test_shutdown_hands_back_waiting (Fixture *fixture, gconstpointer data)
   fixture->engine = sluice_engine_new (fixture->context);
 }
 
+static void
+test_shutdown_cuts_backoff_short (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(SluiceEvent) event = NULL;
+  gboolean done = FALSE;
+
+  add_workflow (fixture, "{\"name\": \"w\", \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"steps\": [{\"id\": \"post\", \"use\": \"test.flaky\","
+                         "   \"with\": {\"fail_times\": 10},"
+                         "   \"retry\": {\"attempts\": 5, \"initial\": \"1h\", \"max\": \"1h\"}}]}");
+  event = inject (fixture, "{}", NULL);
+  spin ();
+  g_assert_cmpuint (test_recorder.attempt_times->len, ==, 1);
+
+  /* The run waits an hour for its retry; after the grace period the
+   * shutdown cancels it, and the event goes back to its source rather than
+   * to the dead letters: it did not fail. */
+  sluice_engine_shutdown_async (fixture->engine, 20 * 1000, NULL, on_shutdown, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (test_recorder.attempt_times->len, ==, 1);
+  g_assert_cmpint (sluice_event_get_outcome (event), ==, SLUICE_EVENT_RETRY);
+
+  g_clear_object (&fixture->engine);
+  fixture->engine = sluice_engine_new (fixture->context);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -514,6 +541,7 @@ main (int argc, char **argv)
   ADD ("/engine/nodes/split-filter-map", test_split_through_engine);
   ADD ("/engine/nodes/malformed-input-dead-letters", test_malformed_input_dead_letters);
   ADD ("/engine/shutdown/hands-back-waiting", test_shutdown_hands_back_waiting);
+  ADD ("/engine/shutdown/cuts-backoff-short", test_shutdown_cuts_backoff_short);
 #undef ADD
 
   return g_test_run ();
