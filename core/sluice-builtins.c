@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-builtins.h"
 
+#include "sluice-batch-step.h"
 #include "sluice-filter-step.h"
 #include "sluice-manual-trigger.h"
 #include "sluice-map-step.h"
@@ -16,7 +17,9 @@ register_core_components (SluicePlugin *plugin, GError **error)
          sluice_plugin_add_component (plugin, "core.map", SLUICE_TYPE_MAP_STEP,
                                       sluice_map_step_schema, error) &&
          sluice_plugin_add_component (plugin, "core.filter", SLUICE_TYPE_FILTER_STEP,
-                                      sluice_filter_step_schema, error);
+                                      sluice_filter_step_schema, error) &&
+         sluice_plugin_add_component (plugin, "core.batch", SLUICE_TYPE_BATCH_STEP,
+                                      sluice_batch_step_schema, error);
 }
 
 static const SluicePluginDescriptor core_descriptor = {
@@ -25,7 +28,7 @@ static const SluicePluginDescriptor core_descriptor = {
   "core",
   SLUICE_VERSION_STRING,
   "LGPL-2.1-or-later",
-  "Built-in nodes: manual trigger, split, map, filter",
+  "Built-in nodes: manual trigger, split, map, filter, batch",
   register_core_components,
   { NULL },
 };

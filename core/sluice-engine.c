@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-engine.h"
 
+#include "sluice-batch-step.h"
+#include "sluice-run-observer.h"
 #include "sluice-source-iter.h"
 
 /*
@@ -27,6 +29,7 @@ struct _SluiceEngine
   GTask         *shutdown;   /* pending shutdown, or NULL */
   guint          grace_timeout;
   guint64        next_run_id;
+  GObject       *batch_manager; /* weak: the manager holds the engine */
 };
 
 struct _Flow
@@ -54,7 +57,7 @@ struct _Run
   GError        *failure;    /* first error that went to the dead-letter place */
   GHashTable    *retrying;   /* Hop* -> clock timeout id, hops waiting to retry */
   gint64         started_usec;
-  gboolean       settling;
+  guint          observers_pending;
 };
 
 struct _Pull
@@ -81,6 +84,7 @@ typedef struct
 } Hop;
 
 #define RUN_ID_KEY "sluice-run-id"
+#define START_NODE_KEY "sluice-start-node"
 
 enum { SIGNAL_RUN_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -546,10 +550,8 @@ on_handed_back (GObject *object, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-run_complete (Run *run)
+run_settle (Run *run)
 {
-  run->settling = TRUE;
-
   /* A run cut short by shutdown goes back to its source for redelivery:
    * it did not fail. */
   if (run->failure != NULL && g_error_matches (run->failure, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -561,10 +563,48 @@ run_complete (Run *run)
 }
 
 static void
+on_observer_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_run_observer_run_finished_finish (SLUICE_RUN_OBSERVER (object), result, &error) &&
+      run->failure == NULL)
+    run->failure = g_steal_pointer (&error);
+  if (--run->observers_pending == 0)
+    run_settle (run);
+}
+
+/* Every message of the run is done: let the steps that keep per-run state
+ * finish it (a batch is flushed and closed), then settle the event. */
+static void
+run_complete (Run *run)
+{
+  GPtrArray *instances = run->flow->instances;
+
+  run->observers_pending = 1;
+  for (guint i = 0; i < instances->len; i++)
+    {
+      GObject *instance = g_ptr_array_index (instances, i);
+
+      if (instance != NULL && SLUICE_IS_RUN_OBSERVER (instance))
+        {
+          run->observers_pending++;
+          sluice_run_observer_run_finished_async (SLUICE_RUN_OBSERVER (instance), run->id,
+                                                  run->failure != NULL, NULL, on_observer_done,
+                                                  run);
+        }
+    }
+  if (--run->observers_pending == 0)
+    run_settle (run);
+}
+
+static void
 run_start (Flow *flow, SluiceEvent *event)
 {
   SluiceMessage *message = sluice_event_get_message (event);
   GPtrArray *entries = sluice_workflow_get_entry_nodes (flow->workflow);
+  SluiceWorkflowNode *start_node = g_object_get_data (G_OBJECT (event), START_NODE_KEY);
   Run *run = g_new0 (Run, 1);
 
   run->flow = flow;
@@ -576,12 +616,28 @@ run_start (Flow *flow, SluiceEvent *event)
   g_hash_table_add (flow->runs, run);
 
   sluice_message_ensure_traceparent (message);
+  sluice_message_set_header (message, SLUICE_HEADER_RUN, run->id);
   sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s started", run->id);
 
   /* Hold the root open until every entry hop is started. */
   unit_begin (run, NULL);
-  for (guint i = 0; i < entries->len; i++)
-    start_hop (run, g_ptr_array_index (entries, i), message, NULL, FALSE);
+  if (start_node != NULL)
+    {
+      /* Injected after a node (a batch record): it enters where that node's
+       * output would go. */
+      for (guint i = 0; i < start_node->edges->len; i++)
+        {
+          SluiceWorkflowEdge *edge = g_ptr_array_index (start_node->edges, i);
+
+          if (edge->on == SLUICE_EDGE_ON_FAILURE || edge->to == NULL ||
+              (edge->when != NULL && !sluice_predicate_evaluate (edge->when, message)))
+            continue;
+          start_hop (run, edge->to, message, NULL, FALSE);
+        }
+    }
+  else
+    for (guint i = 0; i < entries->len; i++)
+      start_hop (run, g_ptr_array_index (entries, i), message, NULL, FALSE);
   unit_end (run, NULL);
 }
 
@@ -722,6 +778,8 @@ sluice_engine_add_workflow (SluiceEngine   *self,
       GObject *instance = NULL;
 
       g_ptr_array_add (flow->contexts, context);
+      if (self->batch_manager != NULL)
+        g_object_set_data (G_OBJECT (context), SLUICE_CONTEXT_BATCH_MANAGER, self->batch_manager);
       if (sluice_component_factory_get_kind (node->factory) == SLUICE_COMPONENT_STEP)
         {
           instance = sluice_component_factory_create (node->factory, context, node->config,
@@ -786,6 +844,42 @@ sluice_engine_get_trigger (SluiceEngine *self, const char *workflow)
 char *
 sluice_engine_inject (SluiceEngine *self, const char *workflow, SluiceEvent *event, GError **error)
 {
+  return sluice_engine_inject_at (self, workflow, NULL, event, error);
+}
+
+gboolean
+sluice_engine_has_workflow (SluiceEngine *self, const char *workflow)
+{
+  return g_hash_table_contains (self->flows, workflow);
+}
+
+void
+sluice_engine_set_batch_manager (SluiceEngine *self, GObject *manager)
+{
+  g_return_if_fail (SLUICE_IS_ENGINE (self));
+
+  if (self->batch_manager != NULL)
+    g_object_remove_weak_pointer (self->batch_manager, (gpointer *) &self->batch_manager);
+  self->batch_manager = manager;
+  if (manager != NULL)
+    g_object_add_weak_pointer (manager, (gpointer *) &self->batch_manager);
+}
+
+SluiceWorkflow *
+sluice_engine_get_workflow (SluiceEngine *self, const char *workflow)
+{
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+
+  return flow != NULL ? flow->workflow : NULL;
+}
+
+char *
+sluice_engine_inject_at (SluiceEngine *self,
+                         const char   *workflow,
+                         const char   *after_node,
+                         SluiceEvent  *event,
+                         GError      **error)
+{
   Flow *flow;
 
   g_return_val_if_fail (SLUICE_IS_ENGINE (self), NULL);
@@ -803,6 +897,23 @@ sluice_engine_inject (SluiceEngine *self, const char *workflow, SluiceEvent *eve
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,
                    "workflow '%s' is shutting down", workflow);
       return NULL;
+    }
+  if (after_node != NULL)
+    {
+      SluiceWorkflowNode *node = NULL;
+      GPtrArray *nodes = sluice_workflow_get_nodes (flow->workflow);
+
+      for (guint i = 0; i < nodes->len && node == NULL; i++)
+        if (g_str_equal (((SluiceWorkflowNode *) g_ptr_array_index (nodes, i))->id, after_node))
+          node = g_ptr_array_index (nodes, i);
+      if (node == NULL)
+        {
+          g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND,
+                       "workflow '%s' has no node '%s'", workflow, after_node);
+          return NULL;
+        }
+      /* The workflow (and so the node) outlives every event queued for it. */
+      g_object_set_data (G_OBJECT (event), START_NODE_KEY, node);
     }
   return flow_enqueue (flow, event);
 }
@@ -955,6 +1066,7 @@ sluice_engine_finalize (GObject *object)
 
   g_clear_pointer (&self->flows, g_hash_table_unref);
   g_clear_object (&self->context);
+  sluice_engine_set_batch_manager (self, NULL);
 
   G_OBJECT_CLASS (sluice_engine_parent_class)->finalize (object);
 }

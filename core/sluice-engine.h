@@ -36,6 +36,26 @@ char *sluice_engine_inject (SluiceEngine *self,
                             SluiceEvent  *event,
                             GError      **error);
 
+/* Like sluice_engine_inject(), but the event's message enters where the
+ * output of node @after_node would go (records of a batch that node
+ * filled). */
+char *sluice_engine_inject_at (SluiceEngine *self,
+                               const char   *workflow,
+                               const char   *after_node,
+                               SluiceEvent  *event,
+                               GError      **error);
+
+gboolean sluice_engine_has_workflow (SluiceEngine *self,
+                                     const char   *workflow);
+/* Batch nodes of workflows added from now on use @manager (a
+ * SluiceBatchManager; held weakly). */
+void sluice_engine_set_batch_manager (SluiceEngine *self,
+                                      GObject      *manager);
+
+/* The running workflow's definition, or NULL. */
+SluiceWorkflow *sluice_engine_get_workflow (SluiceEngine *self,
+                                            const char   *workflow);
+
 /* Runs in progress and events waiting for a slot, for one workflow. */
 guint sluice_engine_get_running (SluiceEngine *self,
                                  const char   *workflow);

@@ -1,0 +1,861 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sluice-batch-manager.h"
+
+#include "sluice-batch-record-event.h"
+
+#define DEFAULT_LEASE_USEC (5 * 60 * G_USEC_PER_SEC)
+#define DEFAULT_PIPELINE 2
+#define IDLE_POLL_USEC (500 * 1000)
+#define MAX_BACKOFF_USEC (10 * G_USEC_PER_SEC)
+#define REPORT_ERRORS 10
+#define PROGRESS_INTERVAL_USEC (250 * 1000)
+
+typedef struct _Processor Processor;
+
+struct _SluiceBatchManager
+{
+  GObject parent_instance;
+
+  SluiceBatchStore *store;
+  SluiceEngine     *engine;
+  SluiceStateStore *state_store;
+  SluiceClock      *clock;
+  char             *worker;
+  gint64            lease_usec;
+  guint             pipeline;
+
+  GHashTable       *processors;  /* batch id -> Processor */
+  gint64            watch_interval;
+  guint             watch_timer;
+  gboolean          listing;
+  GTask            *stop_task;
+  gboolean          stopping;
+};
+
+struct _Processor
+{
+  SluiceBatchManager *manager;   /* borrowed */
+  char               *batch_id;
+  char               *workflow;
+  char               *after_node;  /* NULL: the workflow's entry nodes */
+  guint               chunk_size;
+  guint               chunks;      /* claimed, not yet settled */
+  gboolean            claiming;
+  gboolean            finished;
+  guint               timer;       /* idle poll or backoff */
+  gint64              backoff;
+  gint64              last_progress;
+};
+
+typedef struct {
+  Processor *processor;
+  GPtrArray *outcomes;  /* SluiceRecordOutcome */
+  guint      unsettled;
+  gint64     backoff;
+} Chunk;
+
+enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (SluiceBatchManager, sluice_batch_manager, G_TYPE_OBJECT)
+
+static void processor_pump (Processor *processor);
+static void maybe_finish_stop (SluiceBatchManager *self);
+
+/* ---- Processors ---- */
+
+static void
+processor_free (Processor *processor)
+{
+  if (processor->timer != 0)
+    sluice_clock_cancel_timeout (processor->manager->clock, processor->timer);
+  g_free (processor->batch_id);
+  g_free (processor->workflow);
+  g_free (processor->after_node);
+  g_free (processor);
+}
+
+static void
+processor_done (Processor *processor)
+{
+  SluiceBatchManager *self = processor->manager;
+
+  processor->finished = TRUE;
+  if (processor->chunks == 0 && !processor->claiming)
+    {
+      g_hash_table_remove (self->processors, processor->batch_id);
+      maybe_finish_stop (self);
+    }
+}
+
+static void
+on_timer (gpointer user_data)
+{
+  Processor *processor = user_data;
+
+  processor->timer = 0;
+  processor_pump (processor);
+}
+
+static void
+processor_wait (Processor *processor, gint64 delay)
+{
+  if (processor->timer == 0)
+    processor->timer = sluice_clock_add_timeout (processor->manager->clock, delay, on_timer,
+                                                 processor, NULL);
+}
+
+/* A store that went away is waited for, not given up on. */
+static void
+processor_back_off (Processor *processor, const GError *error)
+{
+  processor->backoff = processor->backoff == 0 ? 100 * 1000
+                                               : MIN (processor->backoff * 2, MAX_BACKOFF_USEC);
+  g_message ("batch %s: %s; trying again in %" G_GINT64_FORMAT " ms", processor->batch_id,
+             error->message, processor->backoff / 1000);
+  processor_wait (processor, processor->backoff);
+}
+
+static void
+report_injected (Processor *processor, const SluiceBatchInfo *info, GPtrArray *failed)
+{
+  SluiceBatchManager *self = processor->manager;
+  SluiceWorkflow *workflow = sluice_engine_get_workflow (self->engine, processor->workflow);
+  g_autoptr(JsonNode) report = NULL;
+  g_autoptr(SluiceMessage) message = NULL;
+  g_autoptr(SluiceEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *run_id = NULL;
+  const char *target = NULL;
+
+  if (workflow != NULL && processor->after_node != NULL)
+    {
+      GPtrArray *nodes = sluice_workflow_get_nodes (workflow);
+
+      for (guint i = 0; i < nodes->len; i++)
+        {
+          SluiceWorkflowNode *node = g_ptr_array_index (nodes, i);
+
+          if (g_str_equal (node->id, processor->after_node))
+            target = json_object_get_string_member_with_default (node->config, "on_complete",
+                                                                 NULL);
+        }
+    }
+  if (target == NULL)
+    return;
+
+  report = sluice_batch_manager_build_report (info, failed, sluice_clock_get_real_time (self->clock));
+  message = sluice_message_new_json (report);
+  sluice_message_set_header (message, "sluice-batch", info->id);
+  event = sluice_event_new (message);
+  run_id = sluice_engine_inject (self->engine, target, event, &error);
+  if (run_id == NULL)
+    g_warning ("batch %s: report not delivered to workflow '%s': %s", info->id, target,
+               error->message);
+}
+
+typedef struct {
+  Processor       *processor;
+  SluiceBatchInfo *info;
+} ReportData;
+
+static void
+on_report_failed_listed (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  ReportData *data = user_data;
+  g_autoptr(GPtrArray) failed = sluice_batch_store_list_failed_finish (SLUICE_BATCH_STORE (object),
+                                                                       result, NULL);
+
+  report_injected (data->processor, data->info, failed);
+  sluice_batch_info_free (data->info);
+  data->processor->claiming = FALSE;
+  processor_done (data->processor);
+  g_free (data);
+}
+
+static void
+send_report (Processor *processor, const SluiceBatchInfo *info)
+{
+  ReportData *data = g_new0 (ReportData, 1);
+
+  data->processor = processor;
+  data->info = sluice_batch_info_copy (info);
+  sluice_batch_store_list_failed_async (processor->manager->store, info->id, 0, REPORT_ERRORS,
+                                        NULL, on_report_failed_listed, data);
+}
+
+static void
+on_report_elected (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  ReportData *data = user_data;
+  gboolean added = FALSE;
+
+  /* Several hosts may see the batch finish: the one that writes the key
+   * sends the report. */
+  if (sluice_state_store_add_if_absent_finish (SLUICE_STATE_STORE (object), result, &added, NULL) &&
+      added)
+    send_report (data->processor, data->info);
+  else
+    {
+      data->processor->claiming = FALSE;
+      processor_done (data->processor);
+    }
+  sluice_batch_info_free (data->info);
+  g_free (data);
+}
+
+static void
+processor_finished (Processor *processor, const SluiceBatchInfo *info)
+{
+  SluiceBatchManager *self = processor->manager;
+
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0, info->id, info);
+  if (info->state == SLUICE_BATCH_CANCELLED)
+    {
+      processor_done (processor);
+      return;
+    }
+
+  /* Busy until the report is out, so that nothing frees it meanwhile. */
+  processor->finished = TRUE;
+  processor->claiming = TRUE;
+  if (self->state_store != NULL)
+    {
+      ReportData *data = g_new0 (ReportData, 1);
+      g_autofree char *key = g_strdup_printf ("batch-report:%s:%" G_GINT64_FORMAT, info->id,
+                                              info->created_usec);
+      g_autoptr(GBytes) value = g_bytes_new (self->worker, strlen (self->worker));
+      gint64 ttl = MAX (info->expires_usec - sluice_clock_get_real_time (self->clock),
+                        G_USEC_PER_SEC);
+
+      data->processor = processor;
+      data->info = sluice_batch_info_copy (info);
+      sluice_state_store_add_if_absent_async (self->state_store, key, value, ttl, NULL,
+                                              on_report_elected, data);
+      return;
+    }
+  send_report (processor, info);
+}
+
+static void
+on_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Processor *processor = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
+                                                                        result, &error);
+
+  processor->claiming = FALSE;
+  if (info == NULL)
+    {
+      if (g_error_matches (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND))
+        processor_done (processor);
+      else
+        processor_back_off (processor, error);
+      return;
+    }
+
+  g_signal_emit (processor->manager, signals[SIGNAL_PROGRESS], 0, info->id, info);
+  switch (info->state)
+    {
+    case SLUICE_BATCH_COMPLETED:
+    case SLUICE_BATCH_FAILED:
+    case SLUICE_BATCH_CANCELLED:
+      /* Checks run only with no chunk in flight. */
+      processor_finished (processor, info);
+      break;
+    case SLUICE_BATCH_OPEN:
+    case SLUICE_BATCH_CLOSED:
+    default:
+      /* Records still under someone's lease, or more to come: look again
+       * soon (a lease that runs out makes its records claimable). */
+      processor_wait (processor, IDLE_POLL_USEC);
+      break;
+    }
+}
+
+static void
+processor_check (Processor *processor)
+{
+  processor->claiming = TRUE;
+  sluice_batch_store_get_info_async (processor->manager->store, processor->batch_id, NULL, on_info,
+                                     processor);
+}
+
+/* ---- Progress ---- */
+
+static void
+on_progress_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(SluiceBatchManager) self = user_data;
+  g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
+                                                                        result, NULL);
+
+  if (info != NULL)
+    g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, info->id, info);
+}
+
+/* Progress is a side read, at most a few times a second per batch; it
+ * never holds up processing. */
+static void
+processor_report_progress (Processor *processor)
+{
+  SluiceBatchManager *self = processor->manager;
+  gint64 now = sluice_clock_get_monotonic_time (self->clock);
+
+  if (now - processor->last_progress < PROGRESS_INTERVAL_USEC)
+    return;
+  processor->last_progress = now;
+  sluice_batch_store_get_info_async (self->store, processor->batch_id, NULL, on_progress_info,
+                                     g_object_ref (self));
+}
+
+/* ---- Chunks ---- */
+
+static void chunk_settle (Chunk *chunk);
+
+static void
+on_settled (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Chunk *chunk = user_data;
+  Processor *processor = chunk->processor;
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_batch_store_settle_finish (SLUICE_BATCH_STORE (object), result, &error))
+    {
+      if (!g_error_matches (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND))
+        {
+          /* Settling is idempotent: try until the store is back. Records
+           * whose lease ran out meanwhile belong to another worker and
+           * are skipped by the store, so nothing is counted twice. */
+          chunk->backoff = chunk->backoff == 0 ? 100 * 1000
+                                               : MIN (chunk->backoff * 2, MAX_BACKOFF_USEC);
+          g_message ("batch %s: settling a chunk failed: %s; trying again", processor->batch_id,
+                     error->message);
+          sluice_clock_add_timeout (processor->manager->clock, chunk->backoff,
+                                    (SluiceClockFunc) chunk_settle, chunk, NULL);
+          return;
+        }
+    }
+
+  processor->chunks--;
+  g_ptr_array_unref (chunk->outcomes);
+  g_free (chunk);
+  processor_report_progress (processor);
+
+  if (processor->finished)
+    processor_done (processor);
+  else
+    processor_pump (processor);
+}
+
+static void
+chunk_settle (Chunk *chunk)
+{
+  sluice_batch_store_settle_async (chunk->processor->manager->store, chunk->processor->batch_id,
+                                   chunk->processor->manager->worker, chunk->outcomes, NULL,
+                                   on_settled, chunk);
+}
+
+static void
+on_record_settled (SluiceRecordOutcomeKind kind, const char *record_id, const char *error,
+                   gpointer user_data)
+{
+  Chunk *chunk = user_data;
+
+  /* A record handed back (shutdown) stays under its lease and is claimed
+   * again later: it gets no outcome. */
+  if (kind != SLUICE_RECORD_OUTCOME_ABANDONED)
+    g_ptr_array_add (chunk->outcomes,
+                     sluice_record_outcome_new (record_id, kind == SLUICE_RECORD_OUTCOME_SUCCEEDED,
+                                                error));
+  if (--chunk->unsettled == 0)
+    chunk_settle (chunk);
+}
+
+static void
+on_claimed (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Processor *processor = user_data;
+  SluiceBatchManager *self = processor->manager;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) records = sluice_batch_store_claim_finish (SLUICE_BATCH_STORE (object),
+                                                                  result, &error);
+  Chunk *chunk;
+
+  processor->claiming = FALSE;
+  if (records == NULL)
+    {
+      if (g_error_matches (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND))
+        processor_done (processor);
+      else
+        processor_back_off (processor, error);
+      return;
+    }
+  processor->backoff = 0;
+
+  if (records->len == 0)
+    {
+      if (processor->chunks == 0)
+        processor_check (processor);
+      return;
+    }
+
+  chunk = g_new0 (Chunk, 1);
+  chunk->processor = processor;
+  chunk->outcomes = g_ptr_array_new_full (records->len, (GDestroyNotify) sluice_record_outcome_free);
+  chunk->unsettled = records->len;
+  processor->chunks++;
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      SluiceMessage *record = g_ptr_array_index (records, i);
+      g_autoptr(SluiceEvent) event = sluice_batch_record_event_new (record, on_record_settled, chunk);
+      g_autofree char *run_id = NULL;
+
+      sluice_message_set_header (record, "sluice-batch", processor->batch_id);
+      run_id = sluice_engine_inject_at (self->engine, processor->workflow, processor->after_node,
+                                        event, &error);
+      if (run_id == NULL)
+        {
+          /* The workflow is not (or no longer) here: leave the record to
+           * its lease and stop taking more. */
+          g_message ("batch %s: %s", processor->batch_id, error->message);
+          g_clear_error (&error);
+          processor->finished = TRUE;
+          on_record_settled (SLUICE_RECORD_OUTCOME_ABANDONED, sluice_message_get_id (record), NULL,
+                             chunk);
+        }
+    }
+
+  processor_pump (processor);
+}
+
+static void
+processor_pump (Processor *processor)
+{
+  SluiceBatchManager *self = processor->manager;
+
+  if (processor->finished || self->stopping || processor->claiming || processor->timer != 0 ||
+      processor->chunks >= self->pipeline)
+    return;
+  processor->claiming = TRUE;
+  sluice_batch_store_claim_async (self->store, processor->batch_id, self->worker,
+                                  processor->chunk_size, self->lease_usec, NULL, on_claimed,
+                                  processor);
+}
+
+static void
+processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
+{
+  Processor *processor;
+  const char *slash;
+
+  if (g_hash_table_contains (self->processors, info->id) || info->workflow == NULL)
+    return;
+
+  processor = g_new0 (Processor, 1);
+  processor->manager = self;
+  processor->batch_id = g_strdup (info->id);
+  processor->chunk_size = MAX (info->chunk_size, 1);
+  slash = strchr (info->workflow, '/');
+  if (slash != NULL)
+    {
+      processor->workflow = g_strndup (info->workflow, slash - info->workflow);
+      processor->after_node = g_strdup (slash + 1);
+    }
+  else
+    processor->workflow = g_strdup (info->workflow);
+
+  if (!sluice_engine_has_workflow (self->engine, processor->workflow))
+    {
+      processor_free (processor);
+      return;
+    }
+  g_hash_table_insert (self->processors, processor->batch_id, processor);
+  processor_pump (processor);
+}
+
+static void
+on_process_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(SluiceBatchManager) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
+                                                                        result, &error);
+
+  if (info == NULL)
+    {
+      g_message ("not processing a batch: %s", error->message);
+      return;
+    }
+  if (!self->stopping)
+    processor_start (self, info);
+}
+
+void
+sluice_batch_manager_process (SluiceBatchManager *self, const char *batch_id)
+{
+  g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
+
+  if (self->stopping || g_hash_table_contains (self->processors, batch_id))
+    return;
+  sluice_batch_store_get_info_async (self->store, batch_id, NULL, on_process_info,
+                                     g_object_ref (self));
+}
+
+/* ---- Watching for batches other hosts made ---- */
+
+static void schedule_watch (SluiceBatchManager *self);
+
+static void
+on_listed (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(SluiceBatchManager) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) batches = sluice_batch_store_list_finish (SLUICE_BATCH_STORE (object),
+                                                                 result, &error);
+
+  self->listing = FALSE;
+  if (batches == NULL)
+    g_debug ("listing batches: %s", error->message);
+  for (guint i = 0; batches != NULL && i < batches->len && !self->stopping; i++)
+    {
+      SluiceBatchInfo *info = g_ptr_array_index (batches, i);
+
+      if (info->state == SLUICE_BATCH_CLOSED &&
+          (info->counts[SLUICE_RECORD_PENDING] > 0 || info->counts[SLUICE_RECORD_PROCESSING] > 0))
+        processor_start (self, info);
+    }
+  schedule_watch (self);
+}
+
+static void
+on_watch (gpointer user_data)
+{
+  SluiceBatchManager *self = user_data;
+
+  self->watch_timer = 0;
+  if (self->stopping || self->listing)
+    return;
+  self->listing = TRUE;
+  sluice_batch_store_list_async (self->store, NULL, on_listed, g_object_ref (self));
+}
+
+static void
+schedule_watch (SluiceBatchManager *self)
+{
+  if (self->watch_interval > 0 && self->watch_timer == 0 && !self->stopping)
+    self->watch_timer = sluice_clock_add_timeout (self->clock, self->watch_interval, on_watch,
+                                                  self, NULL);
+}
+
+void
+sluice_batch_manager_watch (SluiceBatchManager *self, gint64 interval_usec)
+{
+  g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
+
+  self->watch_interval = interval_usec;
+  if (self->watch_timer != 0)
+    {
+      sluice_clock_cancel_timeout (self->clock, self->watch_timer);
+      self->watch_timer = 0;
+    }
+  if (interval_usec > 0)
+    on_watch (self);
+}
+
+/* ---- Retry ---- */
+
+typedef struct {
+  char   *batch_id;
+  guint64 count;
+} RetryData;
+
+static void
+retry_data_free (RetryData *data)
+{
+  g_free (data->batch_id);
+  g_free (data);
+}
+
+static void
+on_retried (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SluiceBatchManager *self = g_task_get_source_object (task);
+  RetryData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_batch_store_retry_failed_finish (SLUICE_BATCH_STORE (object), result, &data->count,
+                                               &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (data->count > 0)
+    sluice_batch_manager_process (self, data->batch_id);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+sluice_batch_manager_retry_failed_async (SluiceBatchManager *self,
+                                         const char         *batch_id,
+                                         GCancellable       *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer            user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  RetryData *data = g_new0 (RetryData, 1);
+
+  g_task_set_source_tag (task, sluice_batch_manager_retry_failed_async);
+  data->batch_id = g_strdup (batch_id);
+  g_task_set_task_data (task, data, (GDestroyNotify) retry_data_free);
+  sluice_batch_store_retry_failed_async (self->store, batch_id, cancellable, on_retried,
+                                         g_steal_pointer (&task));
+}
+
+gboolean
+sluice_batch_manager_retry_failed_finish (SluiceBatchManager *self,
+                                          GAsyncResult       *result,
+                                          guint64            *out_count,
+                                          GError            **error)
+{
+  RetryData *data = g_task_get_task_data (G_TASK (result));
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (out_count != NULL)
+    *out_count = data->count;
+  return TRUE;
+}
+
+/* ---- Stop ---- */
+
+static void
+maybe_finish_stop (SluiceBatchManager *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->stop_task == NULL || g_hash_table_size (self->processors) > 0)
+    return;
+  task = g_steal_pointer (&self->stop_task);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+sluice_batch_manager_stop_async (SluiceBatchManager *self,
+                                 GCancellable       *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer            user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GList) processors = NULL;
+
+  g_task_set_source_tag (task, sluice_batch_manager_stop_async);
+  self->stopping = TRUE;
+  sluice_batch_manager_watch (self, 0);
+
+  /* Idle processors end now; busy ones when their chunks are settled. */
+  processors = g_hash_table_get_values (self->processors);
+  for (GList *l = processors; l != NULL; l = l->next)
+    {
+      Processor *processor = l->data;
+
+      if (processor->timer != 0)
+        {
+          sluice_clock_cancel_timeout (self->clock, processor->timer);
+          processor->timer = 0;
+        }
+      processor_done (processor);
+    }
+
+  g_clear_object (&self->stop_task);
+  self->stop_task = g_steal_pointer (&task);
+  maybe_finish_stop (self);
+}
+
+gboolean
+sluice_batch_manager_stop_finish (SluiceBatchManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- Report ---- */
+
+static const char *
+batch_state_name (SluiceBatchState state)
+{
+  switch (state)
+    {
+    case SLUICE_BATCH_OPEN:
+      return "open";
+    case SLUICE_BATCH_CLOSED:
+      return "closed";
+    case SLUICE_BATCH_COMPLETED:
+      return "completed";
+    case SLUICE_BATCH_FAILED:
+      return "failed";
+    case SLUICE_BATCH_CANCELLED:
+      return "cancelled";
+    }
+  return "unknown";
+}
+
+JsonNode *
+sluice_batch_manager_build_report (const SluiceBatchInfo *info,
+                                   GPtrArray             *failed_records,
+                                   gint64                 now_usec)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  static const char * const state_names[] = { "pending", "processing", "succeeded", "failed" };
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "batch");
+  json_builder_add_string_value (builder, info->id);
+  json_builder_set_member_name (builder, "workflow");
+  json_builder_add_string_value (builder, info->workflow);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, batch_state_name (info->state));
+  json_builder_set_member_name (builder, "counts");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < SLUICE_RECORD_N_STATES; i++)
+    {
+      json_builder_set_member_name (builder, state_names[i]);
+      json_builder_add_int_value (builder, (gint64) info->counts[i]);
+    }
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "elapsed_ms");
+  json_builder_add_int_value (builder, MAX (now_usec - info->created_usec, 0) / 1000);
+  json_builder_set_member_name (builder, "first_errors");
+  json_builder_begin_array (builder);
+  for (guint i = 0; failed_records != NULL && i < failed_records->len; i++)
+    {
+      SluiceMessage *record = g_ptr_array_index (failed_records, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "record");
+      json_builder_add_string_value (builder, sluice_message_get_id (record));
+      json_builder_set_member_name (builder, "error");
+      json_builder_add_string_value (builder, sluice_message_get_header (record, "sluice-error"));
+      json_builder_set_member_name (builder, "attempts");
+      json_builder_add_int_value (builder, sluice_message_get_attempt (record));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  return json_builder_get_root (builder);
+}
+
+/* ---- GObject ---- */
+
+SluiceBatchStore *
+sluice_batch_manager_get_store (SluiceBatchManager *self)
+{
+  return self->store;
+}
+
+const char *
+sluice_batch_manager_get_worker (SluiceBatchManager *self)
+{
+  return self->worker;
+}
+
+void
+sluice_batch_manager_set_lease (SluiceBatchManager *self, gint64 lease_usec)
+{
+  g_return_if_fail (lease_usec > 0);
+  self->lease_usec = lease_usec;
+}
+
+void
+sluice_batch_manager_set_pipeline (SluiceBatchManager *self, guint chunks)
+{
+  self->pipeline = MAX (chunks, 1);
+}
+
+static void
+sluice_batch_manager_dispose (GObject *object)
+{
+  SluiceBatchManager *self = SLUICE_BATCH_MANAGER (object);
+
+  if (self->watch_timer != 0)
+    {
+      sluice_clock_cancel_timeout (self->clock, self->watch_timer);
+      self->watch_timer = 0;
+    }
+  if (self->processors != NULL && g_hash_table_size (self->processors) > 0)
+    g_critical ("batch manager disposed while processing %u batch(es); stop it first",
+                g_hash_table_size (self->processors));
+  G_OBJECT_CLASS (sluice_batch_manager_parent_class)->dispose (object);
+}
+
+static void
+sluice_batch_manager_finalize (GObject *object)
+{
+  SluiceBatchManager *self = SLUICE_BATCH_MANAGER (object);
+
+  g_clear_pointer (&self->processors, g_hash_table_unref);
+  g_clear_object (&self->store);
+  g_clear_object (&self->engine);
+  g_clear_object (&self->state_store);
+  g_clear_object (&self->clock);
+  g_clear_object (&self->stop_task);
+  g_free (self->worker);
+
+  G_OBJECT_CLASS (sluice_batch_manager_parent_class)->finalize (object);
+}
+
+static void
+sluice_batch_manager_class_init (SluiceBatchManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sluice_batch_manager_dispose;
+  object_class->finalize = sluice_batch_manager_finalize;
+
+  /* SluiceBatchManager::progress: (batch id, SluiceBatchInfo) after each
+   * settled chunk and while waiting. */
+  signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, SLUICE_TYPE_BATCH_INFO);
+  /* SluiceBatchManager::finished: (batch id, SluiceBatchInfo) once a
+   * batch this host processed is completed, failed or cancelled. */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, SLUICE_TYPE_BATCH_INFO);
+}
+
+static void
+sluice_batch_manager_init (SluiceBatchManager *self)
+{
+  self->lease_usec = DEFAULT_LEASE_USEC;
+  self->pipeline = DEFAULT_PIPELINE;
+  self->processors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) processor_free);
+}
+
+SluiceBatchManager *
+sluice_batch_manager_new (SluiceBatchStore *store,
+                          SluiceEngine     *engine,
+                          SluiceStateStore *state_store,
+                          SluiceClock      *clock,
+                          const char       *worker)
+{
+  SluiceBatchManager *self;
+
+  g_return_val_if_fail (SLUICE_IS_BATCH_STORE (store), NULL);
+  g_return_val_if_fail (SLUICE_IS_ENGINE (engine), NULL);
+  g_return_val_if_fail (SLUICE_IS_CLOCK (clock), NULL);
+  g_return_val_if_fail (worker != NULL, NULL);
+
+  self = g_object_new (SLUICE_TYPE_BATCH_MANAGER, NULL);
+  self->store = g_object_ref (store);
+  self->engine = g_object_ref (engine);
+  self->state_store = state_store != NULL ? g_object_ref (state_store) : NULL;
+  self->clock = g_object_ref (clock);
+  self->worker = g_strdup (worker);
+  sluice_engine_set_batch_manager (engine, G_OBJECT (self));
+  return self;
+}
