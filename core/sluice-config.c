@@ -14,7 +14,11 @@ static const char config_schema[] =
   "  \"state_dir\": {\"type\": \"string\", \"default\": \"" SLUICE_LOCALSTATEDIR "/lib/sluice\"},"
   "  \"plugin_dirs\": {\"type\": \"array\", \"items\": {\"type\": \"string\"},"
   "                   \"description\": \"third-party plugin folders, searched after $SLUICE_PLUGIN_PATH and before the distro folder\"},"
-  "  \"shutdown_grace\": {\"type\": \"string\", \"format\": \"duration\", \"default\": \"30s\"}"
+  "  \"shutdown_grace\": {\"type\": \"string\", \"format\": \"duration\", \"default\": \"30s\"},"
+  "  \"redis\": {\"type\": [\"string\", \"object\"], \"default\": \"managed\","
+  "             \"description\": \"where batches and shared state live: managed (a private "
+  "redis-server under state_dir), none, a redis:// or unix:// URL, or the config of the redis "
+  "plugin's stores ({url, password, prefix, ...})\"}"
   "}}";
 
 const char *
@@ -31,6 +35,7 @@ sluice_config_free (SluiceConfig *self)
   g_free (self->connections_dir);
   g_free (self->state_dir);
   g_strfreev (self->plugin_dirs);
+  g_clear_pointer (&self->redis, json_node_unref);
   g_free (self);
 }
 
@@ -100,6 +105,21 @@ sluice_config_load (const char *path, GError **error)
   if (!sluice_parse_duration (json_object_get_string_member (config, "shutdown_grace"),
                               &self->shutdown_grace_usec, error))
     return NULL;
+
+  self->redis = json_node_copy (json_object_get_member (config, "redis"));
+  if (JSON_NODE_HOLDS_VALUE (self->redis))
+    {
+      const char *redis = json_node_get_string (self->redis);
+
+      if (!g_str_equal (redis, "managed") && !g_str_equal (redis, "none") &&
+          !g_str_has_prefix (redis, "redis://") && !g_str_has_prefix (redis, "unix://"))
+        {
+          g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG,
+                       "%s: key 'redis': '%s' is not managed, none, or a redis:// or unix:// "
+                       "URL", path != NULL ? path : "defaults", redis);
+          return NULL;
+        }
+    }
 
   dirs = json_object_has_member (config, "plugin_dirs")
            ? json_object_get_array_member (config, "plugin_dirs") : NULL;

@@ -13,6 +13,7 @@ typedef struct {
   char  *state_dir;
   GStrv  plugin_dirs;          /* third-party plugin folders */
   gint64 shutdown_grace_usec;  /* how long runs may finish on SIGTERM */
+  JsonNode *redis;             /* "managed", "none", a URL, or a store config object */
 } SluiceConfig;
 
 /* Default config file path: $sysconfdir/sluice/sluice.conf */

@@ -6,9 +6,11 @@
 #include <glib-unix.h>
 #include <sluice/sluice.h>
 
+#include "sluice-batch-manager.h"
 #include "sluice-builtins.h"
 #include "sluice-config.h"
 #include "sluice-engine.h"
+#include "sluice-managed-redis.h"
 #include "sluice-memory-state-store.h"
 #include "sluice-plugin-host.h"
 #include "sluice-workflow.h"
@@ -28,6 +30,8 @@ static char *opt_config;
 static char *opt_workflows;
 static char *opt_run;
 static char *opt_input;
+static gboolean opt_batches;
+static char *opt_batch_retry;
 static char **opt_remaining;
 
 static const GOptionEntry options[] = {
@@ -45,6 +49,10 @@ static const GOptionEntry options[] = {
     "Run the workflow in FILE once on one event, then exit (0: acknowledged)", "FILE" },
   { "input", 0, 0, G_OPTION_ARG_FILENAME, &opt_input,
     "With --run: the event's body is the content of FILE", "FILE" },
+  { "batches", 0, 0, G_OPTION_ARG_NONE, &opt_batches,
+    "List the batches in the store with their counts, then exit", NULL },
+  { "batch-retry", 0, 0, G_OPTION_ARG_STRING, &opt_batch_retry,
+    "Send the failed records of batch ID back to processing, then exit", "ID" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages too", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_remaining, NULL, "[WORKFLOW…]" },
   { NULL }
@@ -216,7 +224,229 @@ check_workflows (SluicePluginHost *host, char **files)
   return status;
 }
 
+/* ---- Waiting for one async result, at start-up and in CLI commands ---- */
+
+static void
+on_ready (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* ---- Stores ---- */
+
+typedef struct {
+  SluiceManagedRedis *managed;
+  SluiceBatchStore   *batch_store;
+  SluiceStateStore   *state_store;
+} Stores;
+
+static void
+stores_clear (Stores *stores)
+{
+  g_clear_object (&stores->batch_store);
+  g_clear_object (&stores->state_store);
+  if (stores->managed != NULL)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      sluice_managed_redis_stop_async (stores->managed, NULL, on_ready, &result);
+      if (!sluice_managed_redis_stop_finish (stores->managed, wait_for (&result), &error))
+        g_warning ("managed redis-server: %s", error->message);
+      g_clear_object (&stores->managed);
+    }
+}
+
+static gboolean
+redis_is (SluiceConfig *config, const char *value)
+{
+  return JSON_NODE_HOLDS_VALUE (config->redis) &&
+         g_str_equal (json_node_get_string (config->redis), value);
+}
+
+/* The redis plugin's stores for the configured Redis. @start_managed:
+ * start a managed server (the daemon); otherwise use a running daemon's. */
+static gboolean
+stores_open (Stores           *stores,
+             SluiceConfig     *config,
+             SluicePluginHost *host,
+             SluiceClock      *clock,
+             JsonObject       *connections,
+             gboolean          start_managed,
+             GError          **error)
+{
+  g_autoptr(JsonObject) store_config = NULL;
+  g_autoptr(SluiceContext) context = sluice_context_new ("redis", clock, NULL);
+  SluiceComponentFactory *batch_factory = sluice_plugin_host_lookup (host, "redis.batch-store");
+  SluiceComponentFactory *state_factory = sluice_plugin_host_lookup (host, "redis.state-store");
+
+  if (batch_factory == NULL || state_factory == NULL)
+    {
+      g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
+                           "\"redis\" in sluice.conf needs the redis plugin, which is not "
+                           "installed (see sluiced --list-plugins)");
+      return FALSE;
+    }
+
+  if (redis_is (config, "managed"))
+    {
+      if (start_managed)
+        {
+          g_autoptr(GAsyncResult) result = NULL;
+
+          sluice_managed_redis_start_async (config->state_dir, NULL, on_ready, &result);
+          stores->managed = sluice_managed_redis_start_finish (wait_for (&result), error);
+          if (stores->managed == NULL)
+            return FALSE;
+          store_config = json_object_new ();
+          json_object_set_string_member (store_config, "url",
+                                         sluice_managed_redis_get_url (stores->managed));
+        }
+      else
+        {
+          g_autofree char *socket = sluice_managed_redis_socket_path (config->state_dir);
+          g_autofree char *url = g_strconcat ("unix://", socket, NULL);
+
+          if (!g_file_test (socket, G_FILE_TEST_EXISTS))
+            {
+              g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_UNAVAILABLE,
+                           "no running sluiced: its managed Redis socket %s does not exist",
+                           socket);
+              return FALSE;
+            }
+          store_config = json_object_new ();
+          json_object_set_string_member (store_config, "url", url);
+        }
+    }
+  else if (JSON_NODE_HOLDS_VALUE (config->redis))
+    {
+      store_config = json_object_new ();
+      json_object_set_string_member (store_config, "url", json_node_get_string (config->redis));
+    }
+  else
+    store_config = json_object_ref (json_node_get_object (config->redis));
+
+  sluice_context_set_connections (context, connections);
+  stores->batch_store = SLUICE_BATCH_STORE (
+    sluice_component_factory_create (batch_factory, context, store_config, error));
+  if (stores->batch_store == NULL)
+    return FALSE;
+  stores->state_store = SLUICE_STATE_STORE (
+    sluice_component_factory_create (state_factory, context, store_config, error));
+  return stores->state_store != NULL;
+}
+
+/* ---- --batches, --batch-retry ---- */
+
+static const char *
+batch_state_name (SluiceBatchState state)
+{
+  static const char * const names[] = { "open", "closed", "completed", "failed", "cancelled" };
+
+  return state <= SLUICE_BATCH_CANCELLED ? names[state] : "unknown";
+}
+
+static int
+batch_command (SluiceConfig *config, SluicePluginHost *host)
+{
+  g_autoptr(SluiceClock) clock = sluice_clock_new_system ();
+  g_autoptr(JsonObject) connections = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Stores stores = { NULL, NULL, NULL };
+  int status = 0;
+
+  if (redis_is (config, "none"))
+    {
+      g_printerr ("sluiced: there are no batches: \"redis\" is \"none\" in sluice.conf\n");
+      return 2;
+    }
+  connections = sluice_config_load_connections (config->connections_dir, &error);
+  if (connections == NULL ||
+      !stores_open (&stores, config, host, clock, connections, FALSE, &error))
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      stores_clear (&stores);
+      return 1;
+    }
+
+  if (opt_batch_retry != NULL)
+    {
+      guint64 count = 0;
+
+      sluice_batch_store_retry_failed_async (stores.batch_store, opt_batch_retry, NULL, on_ready,
+                                             &result);
+      if (!sluice_batch_store_retry_failed_finish (stores.batch_store, wait_for (&result), &count,
+                                                   &error))
+        {
+          g_printerr ("sluiced: %s\n", error->message);
+          status = 1;
+        }
+      else
+        g_print ("batch %s: %" G_GUINT64_FORMAT " failed record%s sent back to processing\n",
+                 opt_batch_retry, count, count == 1 ? "" : "s");
+    }
+  else
+    {
+      g_autoptr(GPtrArray) batches = NULL;
+
+      sluice_batch_store_list_async (stores.batch_store, NULL, on_ready, &result);
+      batches = sluice_batch_store_list_finish (stores.batch_store, wait_for (&result), &error);
+      if (batches == NULL)
+        {
+          g_printerr ("sluiced: %s\n", error->message);
+          status = 1;
+        }
+      else
+        {
+          g_print ("%-40s %-10s %10s %10s %10s %10s\n", "BATCH", "STATE", "PENDING",
+                   "PROCESSING", "SUCCEEDED", "FAILED");
+          for (guint i = 0; i < batches->len; i++)
+            {
+              SluiceBatchInfo *info = g_ptr_array_index (batches, i);
+
+              g_print ("%-40s %-10s %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
+                       " %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT "\n",
+                       info->id, batch_state_name (info->state),
+                       info->counts[SLUICE_RECORD_PENDING], info->counts[SLUICE_RECORD_PROCESSING],
+                       info->counts[SLUICE_RECORD_SUCCEEDED], info->counts[SLUICE_RECORD_FAILED]);
+            }
+        }
+    }
+
+  stores_clear (&stores);
+  return status;
+}
+
 /* ---- Running ---- */
+
+static void
+on_batch_progress (SluiceBatchManager *manager, const char *id, SluiceBatchInfo *info,
+                   gpointer user_data)
+{
+  g_info ("batch %s: %s, %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " processing, %"
+          G_GUINT64_FORMAT " succeeded, %" G_GUINT64_FORMAT " failed", id,
+          batch_state_name (info->state), info->counts[SLUICE_RECORD_PENDING],
+          info->counts[SLUICE_RECORD_PROCESSING], info->counts[SLUICE_RECORD_SUCCEEDED],
+          info->counts[SLUICE_RECORD_FAILED]);
+}
+
+static void
+on_batch_finished (SluiceBatchManager *manager, const char *id, SluiceBatchInfo *info,
+                   gpointer user_data)
+{
+  g_message ("batch %s %s: %" G_GUINT64_FORMAT " succeeded, %" G_GUINT64_FORMAT " failed", id,
+             batch_state_name (info->state), info->counts[SLUICE_RECORD_SUCCEEDED],
+             info->counts[SLUICE_RECORD_FAILED]);
+}
 
 static void
 on_run_finished (SluiceEngine *engine,
@@ -241,21 +471,50 @@ on_run_finished (SluiceEngine *engine,
   g_main_loop_quit (daemon->loop);
 }
 
-static void
-on_shutdown_done (GObject *object, GAsyncResult *result, gpointer user_data)
-{
-  Daemon *daemon = user_data;
+typedef struct {
+  Daemon             *daemon;
+  SluiceEngine       *engine;
+  SluiceBatchManager *manager;
+  gint64              grace_usec;
+  gboolean            shutting_down;
+  guint               pending;  /* engine and manager shutdowns still running */
+} SignalData;
 
-  sluice_engine_shutdown_finish (SLUICE_ENGINE (object), result, NULL);
-  g_main_loop_quit (daemon->loop);
+static void
+shutdown_step_done (SignalData *data)
+{
+  if (--data->pending == 0)
+    g_main_loop_quit (data->daemon->loop);
 }
 
-typedef struct {
-  Daemon       *daemon;
-  SluiceEngine *engine;
-  gint64        grace_usec;
-  gboolean      shutting_down;
-} SignalData;
+static void
+on_engine_shut_down (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  sluice_engine_shutdown_finish (SLUICE_ENGINE (object), result, NULL);
+  shutdown_step_done (user_data);
+}
+
+static void
+on_manager_stopped (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  sluice_batch_manager_stop_finish (SLUICE_BATCH_MANAGER (object), result, NULL);
+  shutdown_step_done (user_data);
+}
+
+/* The manager stops claiming while the engine lets runs finish (records
+ * of claimed chunks among them); both end within the grace period. */
+static void
+begin_shutdown (SignalData *data)
+{
+  data->shutting_down = TRUE;
+  data->pending = 1;
+  if (data->manager != NULL)
+    {
+      data->pending++;
+      sluice_batch_manager_stop_async (data->manager, NULL, on_manager_stopped, data);
+    }
+  sluice_engine_shutdown_async (data->engine, data->grace_usec, NULL, on_engine_shut_down, data);
+}
 
 static gboolean
 on_terminate (gpointer user_data)
@@ -268,10 +527,8 @@ on_terminate (gpointer user_data)
       g_main_loop_quit (data->daemon->loop);
       return G_SOURCE_CONTINUE;
     }
-  data->shutting_down = TRUE;
   g_message ("stopping: letting runs in progress finish");
-  sluice_engine_shutdown_async (data->engine, data->grace_usec, NULL, on_shutdown_done,
-                                data->daemon);
+  begin_shutdown (data);
   return G_SOURCE_CONTINUE;
 }
 
@@ -329,14 +586,16 @@ run (SluiceConfig *config, SluicePluginHost *host)
 {
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(SluiceClock) clock = sluice_clock_new_system ();
-  g_autoptr(SluiceStateStore) state_store = sluice_memory_state_store_new (clock);
-  g_autoptr(SluiceContext) context = sluice_context_new ("sluiced", clock, state_store);
+  g_autoptr(SluiceStateStore) state_store = NULL;
+  g_autoptr(SluiceContext) context = NULL;
   g_autoptr(SluiceEngine) engine = NULL;
+  g_autoptr(SluiceBatchManager) manager = NULL;
   g_autoptr(JsonObject) connections = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *run_id = NULL;
+  Stores stores = { NULL, NULL, NULL };
   Daemon daemon = { loop, 0, NULL };
-  SignalData signal_data = { &daemon, NULL, config->shutdown_grace_usec, FALSE };
+  SignalData signal_data = { &daemon, NULL, NULL, config->shutdown_grace_usec, FALSE, 0 };
   guint sigterm, sigint;
 
   connections = sluice_config_load_connections (config->connections_dir, &error);
@@ -345,11 +604,36 @@ run (SluiceConfig *config, SluicePluginHost *host)
       g_printerr ("sluiced: %s\n", error->message);
       return 1;
     }
+
+  if (!redis_is (config, "none"))
+    {
+      if (!stores_open (&stores, config, host, clock, connections, TRUE, &error))
+        {
+          g_printerr ("sluiced: %s\n", error->message);
+          stores_clear (&stores);
+          return 1;
+        }
+      state_store = g_object_ref (stores.state_store);
+    }
+  else
+    state_store = sluice_memory_state_store_new (clock);
+
+  context = sluice_context_new ("sluiced", clock, state_store);
   sluice_context_set_connections (context, connections);
 
   engine = sluice_engine_new (context);
   signal_data.engine = engine;
   g_signal_connect (engine, "run-finished", G_CALLBACK (on_run_finished), &daemon);
+
+  if (stores.batch_store != NULL)
+    {
+      g_autofree char *worker = g_strdup_printf ("%s:%d", g_get_host_name (), (int) getpid ());
+
+      manager = sluice_batch_manager_new (stores.batch_store, engine, state_store, clock, worker);
+      signal_data.manager = manager;
+      g_signal_connect (manager, "progress", G_CALLBACK (on_batch_progress), NULL);
+      g_signal_connect (manager, "finished", G_CALLBACK (on_batch_finished), NULL);
+    }
 
   if (opt_run != NULL)
     {
@@ -360,7 +644,8 @@ run (SluiceConfig *config, SluicePluginHost *host)
       if (workflow == NULL || !sluice_engine_add_workflow (engine, workflow, FALSE, &error))
         {
           g_printerr ("%s\n", error->message);
-          return 1;
+          daemon.exit_status = 1;
+          goto out;
         }
       if (opt_input != NULL)
         {
@@ -372,7 +657,8 @@ run (SluiceConfig *config, SluicePluginHost *host)
           if (stream == NULL)
             {
               g_printerr ("sluiced: --input %s: %s\n", opt_input, error->message);
-              return 1;
+              daemon.exit_status = 1;
+              goto out;
             }
           info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL,
                                                  NULL);
@@ -395,8 +681,12 @@ run (SluiceConfig *config, SluicePluginHost *host)
       const char *dir = opt_workflows != NULL ? opt_workflows : config->workflows_dir;
       guint started = load_workflow_dir (host, engine, dir);
 
-      g_message ("sluiced %s running %u workflow%s from %s", SLUICE_VERSION_STRING, started,
-                 started == 1 ? "" : "s", dir);
+      /* Pick up batches other hosts (or an earlier life) left to do. */
+      if (manager != NULL)
+        sluice_batch_manager_watch (manager, 2 * G_USEC_PER_SEC);
+      g_message ("sluiced %s running %u workflow%s from %s%s%s", SLUICE_VERSION_STRING, started,
+                 started == 1 ? "" : "s", dir, stores.managed != NULL ? ", Redis at " : "",
+                 stores.managed != NULL ? sluice_managed_redis_get_url (stores.managed) : "");
     }
 
   sigterm = g_unix_signal_add (SIGTERM, on_terminate, &signal_data);
@@ -405,10 +695,8 @@ run (SluiceConfig *config, SluicePluginHost *host)
 
   if (opt_run != NULL && !signal_data.shutting_down)
     {
-      /* Let the engine settle what remains before exiting. */
-      signal_data.shutting_down = TRUE;
-      sluice_engine_shutdown_async (engine, config->shutdown_grace_usec, NULL, on_shutdown_done,
-                                    &daemon);
+      /* Let everything settle before exiting. */
+      begin_shutdown (&signal_data);
       g_main_loop_run (loop);
     }
   else if (opt_run != NULL)
@@ -416,6 +704,16 @@ run (SluiceConfig *config, SluicePluginHost *host)
 
   g_source_remove (sigterm);
   g_source_remove (sigint);
+
+out:
+  if (manager != NULL && !signal_data.shutting_down)
+    {
+      begin_shutdown (&signal_data);
+      g_main_loop_run (loop);
+    }
+  g_clear_object (&manager);
+  g_clear_object (&engine);
+  stores_clear (&stores);
   return daemon.exit_status;
 }
 
@@ -470,6 +768,8 @@ main (int argc, char **argv)
     }
   if (opt_check)
     return check_workflows (host, opt_remaining);
+  if (opt_batches || opt_batch_retry != NULL)
+    return batch_command (config, host);
 
   return run (config, host);
 }

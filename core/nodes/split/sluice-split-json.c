@@ -70,7 +70,7 @@ split_jsonl_take_line (SluiceSplitJsonlParser *self,
       /* the text is one line: json-glib's line is always 1 */
       if (error_column > 0)
         g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "jsonl: line %" G_GUINT64_FORMAT ", column %" G_GUINT64_FORMAT ": %s",
+                     "jsonl: line %" G_GUINT64_FORMAT ": column %" G_GUINT64_FORMAT ": %s",
                      self->line, error_column, local_error->message);
       else
         g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
@@ -314,8 +314,8 @@ split_array_take_element (SluiceSplitJsonArrayParser *self,
                                     self->records + 1, local_error->message);
       if (error_line > 1)
         return split_array_fail_at (self, error, self->element_offset,
-                                    "element %" G_GUINT64_FORMAT ", its line %" G_GUINT64_FORMAT
-                                    ", column %" G_GUINT64_FORMAT ": %s",
+                                    "element %" G_GUINT64_FORMAT " (its line %" G_GUINT64_FORMAT
+                                    ", column %" G_GUINT64_FORMAT "): %s",
                                     self->records + 1, error_line, error_column, local_error->message);
       return split_array_fail_at (self, error, self->element_offset, "element %" G_GUINT64_FORMAT ": %s",
                                   self->records + 1, local_error->message);

@@ -235,7 +235,21 @@ sluice_split_json_prescan (const char *data,
 
               escaped = FALSE;
               if (c != 'u')
-                continue;
+                {
+                  /* json-glib also knows octal escapes, which may make
+                   * bytes that are not UTF-8 */
+                  if (strchr ("\"\\/bfnrt", c) == NULL || c == '\0')
+                    {
+                      g_autofree char *what = g_ascii_isprint (c)
+                        ? g_strdup_printf ("\\%c", c)
+                        : g_strdup_printf ("\\ followed by byte 0x%02x", (guchar) c);
+
+                      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                                   "a string holds the escape %s, which JSON does not have", what);
+                      return FALSE;
+                    }
+                  continue;
+                }
               /* json-glib turns a short \u escape or an unpaired
                * surrogate into bytes that are not UTF-8 */
               if (!json_read_hex4 (data, len, i + 1, &unit))

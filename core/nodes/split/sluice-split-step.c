@@ -285,7 +285,9 @@ split_options_from_config (JsonObject *config,
           split_config_fail (error, "max_record_size", "must be at least 1, got %" G_GINT64_FORMAT, size);
           return NULL;
         }
-      options->max_record_size = (guint64) size > G_MAXSIZE ? G_MAXSIZE : (gsize) size;
+      /* anything this large means "no limit"; capping keeps sums of sizes
+       * from overflowing */
+      options->max_record_size = (guint64) size > G_MAXSSIZE ? G_MAXSSIZE : (gsize) size;
     }
 
   if (!split_config_get_boolean (config, "header", &options->header, error) ||

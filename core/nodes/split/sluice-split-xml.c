@@ -144,9 +144,7 @@ split_xml_take_element (SluiceSplitXmlParser *self,
 
   /* the reader reads ahead, so the element started before this point:
    * once it is still open this many bytes later, it is too large */
-  self->record_limit = self->bytes_read + max;
-  if (self->record_limit == 0)
-    self->record_limit = 1;
+  self->record_limit = max > G_MAXUINT64 - self->bytes_read ? G_MAXUINT64 : self->bytes_read + max;
   outer = xmlTextReaderReadOuterXml (self->reader);
   self->record_limit = 0;
 
