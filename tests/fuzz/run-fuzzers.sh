@@ -7,6 +7,7 @@
 #   tests/fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 30); TARGETs among csv xml jsonl json-array
+# workflow
 # (default: all). FUZZ_BUILDDIR picks the build directory (default
 # $TMPDIR/sluice-fuzz-build); new corpus entries are kept under it, the
 # seeds in tests/fuzz/corpus are only read. Crash reproducers land in the
@@ -15,7 +16,7 @@ set -eu
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-csv xml jsonl json-array}
+targets=${*:-csv xml jsonl json-array workflow}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 fuzzdir=$srcdir/tests/fuzz
@@ -30,8 +31,15 @@ if [ ! -f "$builddir/build.ninja" ]; then
   CC=clang meson setup "$builddir" "$srcdir" -Dfuzzing=true -Dbuildtype=debugoptimized
 fi
 
+binary () {
+  case $1 in
+    workflow) echo fuzz-workflow ;;
+    *) echo "fuzz-split-$1" ;;
+  esac
+}
+
 for target in $targets; do
-  meson compile -C "$builddir" "fuzz-split-$target"
+  meson compile -C "$builddir" "$(binary "$target")"
 done
 
 status=0
@@ -43,12 +51,12 @@ for target in $targets; do
   esac
   corpus=$builddir/fuzz-corpus/$target
   mkdir -p "$corpus"
-  echo "== fuzz-split-$target for ${seconds}s"
+  echo "== $(binary "$target") for ${seconds}s"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions=$srcdir/tests/lsan.supp \
   G_DEBUG=fatal-criticals \
-    "$builddir/tests/fuzz/fuzz-split-$target" \
+    "$builddir/tests/fuzz/$(binary "$target")" \
       -max_total_time="$seconds" -print_final_stats=1 -max_len=80000 -timeout=20 \
       -dict="$fuzzdir/$dict" "$corpus" "$fuzzdir/corpus/$target" || status=1
 done

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include <sluice/sluice.h>
+#include "sluice-schema.h"
 #include "sluice-split-step.h"
 
 /* Test streams */
@@ -50,7 +52,8 @@ test_trickle_stream_read (GInputStream *stream,
       return -1;
     }
 
-  memcpy (buffer, data + self->pos, n);
+  if (n > 0)
+    memcpy (buffer, data + self->pos, n);
   self->pos += n;
   return n;
 }
@@ -101,17 +104,27 @@ test_trickle_stream_new (GBytes *data,
   return self;
 }
 
-/* Generates a large CSV on the fly (never held in memory) and counts the
- * bytes taken from it. */
-#define TEST_TYPE_CSV_STREAM (test_csv_stream_get_type ())
-G_DECLARE_FINAL_TYPE (TestCsvStream, test_csv_stream, TEST, CSV_STREAM, GInputStream)
+static char *message_body_text (SluiceMessage *message);
 
-struct _TestCsvStream
+/* Generates a large input on the fly (never held in memory) in one of the
+ * formats, and counts the bytes taken from it. Record n has the id n. */
+typedef enum {
+  GEN_CSV,
+  GEN_JSONL,
+  GEN_JSON_ARRAY,
+  GEN_XML,
+} GenFormat;
+
+#define TEST_TYPE_GEN_STREAM (test_gen_stream_get_type ())
+G_DECLARE_FINAL_TYPE (TestGenStream, test_gen_stream, TEST, GEN_STREAM, GInputStream)
+
+struct _TestGenStream
 {
   GInputStream parent_instance;
 
-  guint64      n_rows;
-  guint64      next_row;   /* 0: the header */
+  GenFormat    format;
+  guint64      n_records;
+  guint64      next;        /* 0: the header; n_records + 1: the footer */
   GString     *pending;
   gsize        pending_pos;
   guint64      bytes_read;  /* atomic */
@@ -119,44 +132,84 @@ struct _TestCsvStream
   gint         reads_on_owner;
 };
 
-G_DEFINE_FINAL_TYPE (TestCsvStream, test_csv_stream, G_TYPE_INPUT_STREAM)
+G_DEFINE_FINAL_TYPE (TestGenStream, test_gen_stream, G_TYPE_INPUT_STREAM)
 
 static void
-test_csv_stream_append_row (TestCsvStream *self)
+test_gen_stream_append (TestGenStream *self)
 {
-  guint64 n = self->next_row;
+  guint64 n = self->next++;
+  guint64 customer = n * 7919 % 100000000;
+  guint64 units = n % 10000;
+  guint cents = n % 100;
 
   if (n == 0)
-    g_string_append (self->pending, "id,customer,amount,note\r\n");
-  else
-    g_string_append_printf (self->pending,
-                            "%" G_GUINT64_FORMAT ",customer-%08" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
-                            ".%02u,\"paid, \"\"in full\"\"\"\r\n",
-                            n, n * 7919 % 100000000, n % 10000, (guint) (n % 100));
-  self->next_row++;
+    {
+      static const char * const headers[] = {
+        "id,customer,amount,note\r\n", "", "[\n",
+        "<?xml version=\"1.0\"?>\n<orders xmlns=\"urn:orders\">\n",
+      };
+
+      g_string_append (self->pending, headers[self->format]);
+      return;
+    }
+  if (n > self->n_records)
+    {
+      static const char * const footers[] = { "", "", "\n]\n", "</orders>\n" };
+
+      g_string_append (self->pending, footers[self->format]);
+      return;
+    }
+
+  switch (self->format)
+    {
+    case GEN_CSV:
+      g_string_append_printf (self->pending,
+                              "%" G_GUINT64_FORMAT ",customer-%08" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+                              ".%02u,\"paid, \"\"in full\"\"\"\r\n",
+                              n, customer, units, cents);
+      break;
+    case GEN_JSONL:
+    case GEN_JSON_ARRAY:
+      g_string_append_printf (self->pending,
+                              "%s{\"id\": \"%" G_GUINT64_FORMAT "\", \"customer\": \"customer-%08" G_GUINT64_FORMAT
+                              "\", \"amount\": %" G_GUINT64_FORMAT ".%02u, \"note\": \"paid, \\\"in full\\\"\"}%s",
+                              self->format == GEN_JSON_ARRAY && n > 1 ? ",\n" : "",
+                              n, customer, units, cents,
+                              self->format == GEN_JSONL ? "\n" : "");
+      break;
+    case GEN_XML:
+      g_string_append_printf (self->pending,
+                              "  <order id=\"%" G_GUINT64_FORMAT "\"><customer>customer-%08" G_GUINT64_FORMAT
+                              "</customer><amount>%" G_GUINT64_FORMAT ".%02u</amount>"
+                              "<note>paid, &quot;in full&quot;</note></order>\n",
+                              n, customer, units, cents);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 static gssize
-test_csv_stream_read (GInputStream *stream,
+test_gen_stream_read (GInputStream *stream,
                       void         *buffer,
                       gsize         count,
                       GCancellable *cancellable,
                       GError      **error)
 {
-  TestCsvStream *self = TEST_CSV_STREAM (stream);
+  TestGenStream *self = TEST_GEN_STREAM (stream);
   gsize n;
 
   if (g_thread_self () == self->owner)
     g_atomic_int_inc (&self->reads_on_owner);
 
-  while (self->pending->len - self->pending_pos < count && self->next_row <= self->n_rows)
+  while (self->pending->len - self->pending_pos < count && self->next <= self->n_records + 1)
     {
       if (self->pending_pos > 0)
         {
           g_string_erase (self->pending, 0, self->pending_pos);
           self->pending_pos = 0;
         }
-      test_csv_stream_append_row (self);
+      test_gen_stream_append (self);
     }
 
   n = MIN (count, self->pending->len - self->pending_pos);
@@ -167,7 +220,7 @@ test_csv_stream_read (GInputStream *stream,
 }
 
 static gboolean
-test_csv_stream_close (GInputStream *stream,
+test_gen_stream_close (GInputStream *stream,
                        GCancellable *cancellable,
                        GError      **error)
 {
@@ -175,46 +228,93 @@ test_csv_stream_close (GInputStream *stream,
 }
 
 static void
-test_csv_stream_finalize (GObject *object)
+test_gen_stream_finalize (GObject *object)
 {
-  TestCsvStream *self = TEST_CSV_STREAM (object);
+  TestGenStream *self = TEST_GEN_STREAM (object);
 
   g_string_free (self->pending, TRUE);
 
-  G_OBJECT_CLASS (test_csv_stream_parent_class)->finalize (object);
+  G_OBJECT_CLASS (test_gen_stream_parent_class)->finalize (object);
 }
 
 static void
-test_csv_stream_class_init (TestCsvStreamClass *klass)
+test_gen_stream_class_init (TestGenStreamClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GInputStreamClass *stream_class = G_INPUT_STREAM_CLASS (klass);
 
-  object_class->finalize = test_csv_stream_finalize;
-  stream_class->read_fn = test_csv_stream_read;
-  stream_class->close_fn = test_csv_stream_close;
+  object_class->finalize = test_gen_stream_finalize;
+  stream_class->read_fn = test_gen_stream_read;
+  stream_class->close_fn = test_gen_stream_close;
 }
 
 static void
-test_csv_stream_init (TestCsvStream *self)
+test_gen_stream_init (TestGenStream *self)
 {
   self->pending = g_string_new (NULL);
 }
 
-static TestCsvStream *
-test_csv_stream_new (guint64 n_rows)
+static TestGenStream *
+test_gen_stream_new (GenFormat format,
+                     guint64   n_records)
 {
-  TestCsvStream *self = g_object_new (TEST_TYPE_CSV_STREAM, NULL);
+  TestGenStream *self = g_object_new (TEST_TYPE_GEN_STREAM, NULL);
 
-  self->n_rows = n_rows;
+  self->format = format;
+  self->n_records = n_records;
   self->owner = g_thread_self ();
   return self;
 }
 
 static guint64
-test_csv_stream_get_bytes_read (TestCsvStream *self)
+test_gen_stream_get_bytes_read (TestGenStream *self)
 {
   return (guint64) g_atomic_pointer_get (&self->bytes_read);
+}
+
+static const char *
+gen_format_config (GenFormat format)
+{
+  static const char * const configs[] = {
+    "{\"format\": \"csv\"}",
+    "{\"format\": \"jsonl\"}",
+    "{\"format\": \"json-array\"}",
+    "{\"format\": \"xml\", \"element\": \"order\"}",
+  };
+
+  return configs[format];
+}
+
+/* Checks that @record is the generated record @n. */
+static void
+assert_gen_record (SluiceMessage *record,
+                   guint64        n)
+{
+  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (record);
+  g_assert_cmpstr (sluice_message_get_header (record, "sluice-record"), ==, id);
+  if (g_strcmp0 (sluice_message_get_content_type (record), "application/json") == 0)
+    {
+      JsonNode *node = sluice_message_get_json (record, &error);
+      JsonObject *object;
+
+      g_assert_no_error (error);
+      object = json_node_get_object (node);
+      g_assert_cmpstr (json_object_get_string_member (object, "id"), ==, id);
+      if (json_object_get_member (object, "note") != NULL)
+        g_assert_cmpstr (json_object_get_string_member (object, "note"), ==, "paid, \"in full\"");
+    }
+  else
+    {
+      g_autofree char *text = message_body_text (record);
+      g_autofree char *attribute = g_strdup_printf (" id=\"%s\"", id);
+
+      g_assert_true (g_str_has_prefix (text, "<order"));
+      g_assert_nonnull (strstr (text, attribute));
+      g_assert_true (g_str_has_suffix (text, "</order>"));
+    }
 }
 
 /* Fixture */
@@ -598,7 +698,15 @@ static void
 test_config_schema (Fixture       *fixture,
                     gconstpointer  user_data)
 {
+  static const char * const configs[] = {
+    "{\"format\": \"csv\"}",
+    "{\"format\": \"csv\", \"header\": false, \"columns\": [\"a\", \"b\"], \"delimiter\": \";\"}",
+    "{\"format\": \"jsonl\", \"max_record_size\": 1024}",
+    "{\"format\": \"json-array\"}",
+    "{\"format\": \"xml\", \"element\": \"order\"}",
+  };
   JsonNode *schema = sluice_component_factory_get_schema (fixture->factory);
+  g_autoptr(GError) error = NULL;
   JsonObject *properties;
   JsonArray *formats;
 
@@ -612,11 +720,37 @@ test_config_schema (Fixture       *fixture,
                                                "default"), ==, 16777216);
   g_assert_true (json_object_get_boolean_member (json_object_get_object_member (properties, "header"),
                                                  "default"));
-  /* a config carrying every default the engine fills in is accepted */
-  g_object_unref (make_step (fixture,
-                             "{\"format\": \"jsonl\", \"header\": true, \"delimiter\": \",\", "
-                             "\"quote\": \"\\\"\", \"trim\": false, \"skip_empty_lines\": true, "
-                             "\"max_record_size\": 16777216}"));
+  /* the engine's checker takes the schema, fills in its defaults, and the
+   * step takes the result */
+  sluice_schema_check (schema, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (configs); i++)
+    {
+      g_autoptr(JsonObject) given = parse_config (configs[i]);
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), given);
+      g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) sluice_schema_problem_free);
+      g_autoptr(JsonObject) filled = sluice_schema_validate (schema, node, problems);
+      g_autoptr(GObject) step = NULL;
+
+      g_test_message ("config: %s", configs[i]);
+      g_assert_cmpuint (problems->len, ==, 0);
+      g_assert_nonnull (filled);
+      g_assert_true (json_object_has_member (filled, "max_record_size"));
+      step = sluice_component_factory_create (fixture->factory, fixture->context, filled, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (step);
+    }
+
+  /* and refuses what the step would refuse */
+  {
+    g_autoptr(JsonObject) given = parse_config ("{\"format\": \"yaml\", \"trim\": 1}");
+    g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), given);
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func ((GDestroyNotify) sluice_schema_problem_free);
+    g_autoptr(JsonObject) filled = sluice_schema_validate (schema, node, problems);
+
+    g_assert_null (filled);
+    g_assert_cmpuint (problems->len, ==, 2);
+  }
 }
 
 /* CSV */
@@ -807,12 +941,18 @@ test_csv_too_large (Fixture       *fixture,
   assert_split_error_len (fixture, "{\"format\": \"csv\", \"max_record_size\": 1000}",
                           input->str, input->len, 1, SLUICE_ERROR_TOO_LARGE,
                           "csv: record 2 (line 3): larger than max_record_size (1000 bytes)");
-  /* at the limit is fine */
-  assert_split (fixture, "{\"format\": \"csv\", \"max_record_size\": 6}",
+  /* a row's size is its fields and separators: at the limit is fine */
+  assert_split (fixture, "{\"format\": \"csv\", \"max_record_size\": 7}",
                 "a,b\nabc,def\n", STRV ("{\"a\":\"abc\",\"b\":\"def\"}"));
-  assert_split_error (fixture, "{\"format\": \"csv\", \"max_record_size\": 6}",
+  assert_split_error (fixture, "{\"format\": \"csv\", \"max_record_size\": 7}",
                       "a,b\nabc,defg\n", 0, SLUICE_ERROR_TOO_LARGE,
-                      "csv: record 1 (line 2): larger than max_record_size (6 bytes)");
+                      "csv: record 1 (line 2): larger than max_record_size (7 bytes)");
+  /* empty fields count too */
+  assert_split_error (fixture, "{\"format\": \"csv\", \"header\": false, \"max_record_size\": 100}",
+                      "1,2\n,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+                      ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n",
+                      1, SLUICE_ERROR_TOO_LARGE,
+                      "csv: record 2 (line 2): larger than max_record_size (100 bytes)");
 }
 
 /* JSON lines */
@@ -826,6 +966,9 @@ test_jsonl_basic (Fixture       *fixture,
                 STRV ("{\"a\":1}", "[1,2,{\"b\":\"x\\ny\"}]", "\"str\"", "42", "{\"last\":true}"));
   assert_split (fixture, "{\"format\": \"jsonl\"}", "", NO_RECORDS);
   assert_split (fixture, "{\"format\": \"jsonl\"}", "\n\r\n \t\n", NO_RECORDS);
+  /* a surrogate pair escape is one character */
+  assert_split (fixture, "{\"format\": \"jsonl\"}", "\"\\ud83d\\ude00\"\n",
+                STRV ("\"\xF0\x9F\x98\x80\""));
 }
 
 static void
@@ -836,13 +979,40 @@ test_jsonl_malformed (Fixture       *fixture,
 
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "{\"a\":1}\n\n{\"a\":2}\n{\"a\":}\n{\"a\":4}\n",
-                      2, SLUICE_ERROR_INVALID_DATA, "jsonl: line 4, column ");
+                      2, SLUICE_ERROR_INVALID_DATA, "jsonl: line 4: column ");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "1\n2 3\n",
-                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2, column ");
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column ");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "\"ok\"\n\"\xff\"\n",
                       1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: ");
+  /* json-glib takes these, JSON does not */
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "1\n{'a': 1}\n",
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: single-quoted strings are not JSON");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "1\n2 // two\n",
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: comments are not JSON");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}",
+                      "[1, /* \" */ 2]",
+                      1, SLUICE_ERROR_INVALID_DATA, "json-array: byte 4: element 2: comments are not JSON");
+  /* json-glib would turn these into bytes that are not UTF-8 */
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "\"\\t\\\"\\\\\\/\"\n\"\\666\"\n",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "jsonl: line 2: a string holds the escape \\6, which JSON does not have");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "\"\\u00e9\"\n\"\\ud83true\"\n",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "jsonl: line 2: a string holds a \\u escape without four hex digits");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "\"ok\"\n[\"\\ud83d\"]\n",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "jsonl: line 2: a string holds an unpaired UTF-16 surrogate \\ud83d");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}",
+                      "[\"ok\", {\"k\": \"x\\udc00\"}]",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "json-array: byte 7: element 2: a string holds an unpaired UTF-16 surrogate \\udc00");
 
   for (guint i = 0; i < 100000; i++)
     g_string_append_c (deep, '[');
@@ -915,6 +1085,9 @@ test_json_array_malformed (Fixture       *fixture,
   assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1, {\"a\": \"unterminated]}",
                       1, SLUICE_ERROR_INVALID_DATA,
                       "json-array: byte 25: the input ends inside element 2 (which starts at byte 4)");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1,\n{\"a\":\n  }]",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "json-array: byte 4: element 2 (its line 2, column ");
   assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1] x",
                       1, SLUICE_ERROR_INVALID_DATA,
                       "json-array: byte 4: expected nothing after the array's closing ']', got 'x'");
@@ -1245,61 +1418,75 @@ test_iter_read_error (Fixture       *fixture,
 
 /* Streaming */
 
+static gsize
+current_rss (void)
+{
+  g_autofree char *statm = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+    return 0;
+  fields = g_strsplit (statm, " ", -1);
+  return g_ascii_strtoull (fields[1], NULL, 10) * sysconf (_SC_PAGESIZE);
+}
+
 static void
 test_stream_lazy (Fixture       *fixture,
                   gconstpointer  user_data)
 {
-  g_autoptr(SluiceStep) step = make_step (fixture, "{\"format\": \"csv\"}");
-  g_autoptr(TestCsvStream) stream = test_csv_stream_new (1000000);
-  g_autoptr(SluiceMessage) message = sluice_message_new_stream (G_INPUT_STREAM (stream), -1, "text/csv");
-  SluiceMessageIter *iter = split_process (step, message);
-
-  /* nothing is read before a record is asked for */
-  g_assert_cmpuint (test_csv_stream_get_bytes_read (stream), ==, 0);
-
-  for (guint i = 1; i <= 10; i++)
+  for (GenFormat format = GEN_CSV; format <= GEN_XML; format++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(SluiceMessage) record = iter_next (iter, &error);
-      g_autofree char *id = g_strdup_printf ("%u", i);
-      JsonNode *node;
+      g_autoptr(SluiceStep) step = make_step (fixture, gen_format_config (format));
+      g_autoptr(TestGenStream) stream = test_gen_stream_new (format, 1000000);
+      g_autoptr(SluiceMessage) message = sluice_message_new_stream (G_INPUT_STREAM (stream), -1, "text/plain");
+      SluiceMessageIter *iter = split_process (step, message);
 
-      g_assert_no_error (error);
-      g_assert_nonnull (record);
-      node = sluice_message_get_json (record, &error);
-      g_assert_no_error (error);
-      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "id"), ==, id);
-      g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "note"), ==,
-                       "paid, \"in full\"");
+      g_test_message ("format: %s", gen_format_config (format));
+      /* nothing is read before a record is asked for */
+      g_assert_cmpuint (test_gen_stream_get_bytes_read (stream), ==, 0);
+
+      for (guint i = 1; i <= 10; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(SluiceMessage) record = iter_next (iter, &error);
+
+          g_assert_no_error (error);
+          assert_gen_record (record, i);
+        }
+
+      g_test_message ("read %" G_GUINT64_FORMAT " bytes for 10 records",
+                      test_gen_stream_get_bytes_read (stream));
+      g_assert_cmpuint (test_gen_stream_get_bytes_read (stream), >, 0);
+      g_assert_cmpuint (test_gen_stream_get_bytes_read (stream), <, 1024 * 1024);
+      g_assert_cmpint (g_atomic_int_get (&stream->reads_on_owner), ==, 0);
+
+      /* dropping the iterator part way closes the body without reading on */
+      g_object_unref (iter);
+      while (!g_input_stream_is_closed (G_INPUT_STREAM (stream)))
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (test_gen_stream_get_bytes_read (stream), <, 1024 * 1024);
     }
-
-  g_test_message ("read %" G_GUINT64_FORMAT " bytes for 10 records",
-                  test_csv_stream_get_bytes_read (stream));
-  g_assert_cmpuint (test_csv_stream_get_bytes_read (stream), >, 0);
-  g_assert_cmpuint (test_csv_stream_get_bytes_read (stream), <, 1024 * 1024);
-  g_assert_cmpint (g_atomic_int_get (&stream->reads_on_owner), ==, 0);
-
-  g_object_unref (iter);
-  while (!g_input_stream_is_closed (G_INPUT_STREAM (stream)))
-    g_main_context_iteration (NULL, TRUE);
 }
 
+/* Pulls every record of a generated input as the engine would, checking
+ * the count, the last record and that memory stays flat. */
 static void
-test_stream_count (Fixture       *fixture,
-                   gconstpointer  user_data)
+assert_stream_count (Fixture   *fixture,
+                     GenFormat  format,
+                     guint64    n_records,
+                     guint64    min_bytes)
 {
-  const guint64 n_rows = 1000000;
-  g_autoptr(SluiceStep) step = make_step (fixture, "{\"format\": \"csv\"}");
-  g_autoptr(TestCsvStream) stream = test_csv_stream_new (n_rows);
-  g_autoptr(SluiceMessage) message = sluice_message_new_stream (G_INPUT_STREAM (stream), -1, "text/csv");
+  g_autoptr(SluiceStep) step = make_step (fixture, gen_format_config (format));
+  g_autoptr(TestGenStream) stream = test_gen_stream_new (format, n_records);
+  g_autoptr(SluiceMessage) message = sluice_message_new_stream (G_INPUT_STREAM (stream), -1, "text/plain");
   g_autoptr(SluiceMessageIter) iter = split_process (step, message);
   g_autoptr(SluiceMessage) last = NULL;
   g_autoptr(GError) error = NULL;
-  guint64 count = 0;
+  gsize rss_before = current_rss ();
+  gsize rss_max = rss_before;
   gint64 started = g_get_monotonic_time ();
   gint64 elapsed;
-  g_autofree char *last_id = NULL;
-  JsonNode *node;
+  guint64 count = 0;
 
   for (;;)
     {
@@ -1314,42 +1501,41 @@ test_stream_count (Fixture       *fixture,
       count++;
       g_clear_object (&last);
       last = record;
+      if (count % 10000 == 0)
+        rss_max = MAX (rss_max, current_rss ());
     }
   elapsed = g_get_monotonic_time () - started;
 
-  g_test_message ("%" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT " bytes in %.2f s",
-                  count, test_csv_stream_get_bytes_read (stream), elapsed / 1e6);
-  g_assert_cmpuint (count, ==, n_rows);
-  g_assert_cmpuint (test_csv_stream_get_bytes_read (stream), >, 50 * 1000 * 1000);
-  g_assert_nonnull (last);
-  g_assert_cmpstr (sluice_message_get_header (last, "sluice-record"), ==, "1000000");
-  node = sluice_message_get_json (last, &error);
-  g_assert_no_error (error);
-  last_id = g_strdup_printf ("%" G_GUINT64_FORMAT, n_rows);
-  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "id"), ==, last_id);
+  g_test_message ("%s: %" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT " bytes in %.2f s "
+                  "(%.0f records/s), RSS grew by %" G_GSIZE_FORMAT " KiB at most",
+                  gen_format_config (format), count, test_gen_stream_get_bytes_read (stream),
+                  elapsed / 1e6, count / (elapsed / 1e6), (rss_max - rss_before) / 1024);
+  g_assert_cmpuint (count, ==, n_records);
+  g_assert_cmpuint (test_gen_stream_get_bytes_read (stream), >, min_bytes);
+  assert_gen_record (last, n_records);
+  g_assert_true (g_input_stream_is_closed (G_INPUT_STREAM (stream)));
   g_assert_cmpint (g_atomic_int_get (&stream->reads_on_owner), ==, 0);
+#ifndef __SANITIZE_ADDRESS__
+  /* the input never sits in memory (sanitizers keep freed memory around) */
+  g_assert_cmpuint (rss_max - rss_before, <, 32 * 1024 * 1024);
+#endif
 }
 
 static void
-test_stream_dropped (Fixture       *fixture,
-                     gconstpointer  user_data)
+test_stream_count_csv (Fixture       *fixture,
+                       gconstpointer  user_data)
 {
-  g_autoptr(SluiceStep) step = make_step (fixture, "{\"format\": \"csv\"}");
-  g_autoptr(TestCsvStream) stream = test_csv_stream_new (1000000);
-  g_autoptr(SluiceMessage) message = sluice_message_new_stream (G_INPUT_STREAM (stream), -1, "text/csv");
-  SluiceMessageIter *iter = split_process (step, message);
-  g_autoptr(SluiceMessage) record = NULL;
-  g_autoptr(GError) error = NULL;
+  /* about 50 MB of rows */
+  assert_stream_count (fixture, GEN_CSV, 1000000, 50 * 1000 * 1000);
+}
 
-  record = iter_next (iter, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (record);
-
-  /* dropping the iterator part way closes the body without reading on */
-  g_object_unref (iter);
-  while (!g_input_stream_is_closed (G_INPUT_STREAM (stream)))
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (test_csv_stream_get_bytes_read (stream), <, 1024 * 1024);
+static void
+test_stream_count_formats (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  assert_stream_count (fixture, GEN_JSONL, 200000, 15 * 1000 * 1000);
+  assert_stream_count (fixture, GEN_JSON_ARRAY, 200000, 15 * 1000 * 1000);
+  assert_stream_count (fixture, GEN_XML, 200000, 20 * 1000 * 1000);
 }
 
 int
@@ -1391,8 +1577,8 @@ main (int   argc,
   ADD ("/split/iter/one-request", test_iter_one_request);
   ADD ("/split/iter/read-error", test_iter_read_error);
   ADD ("/split/stream/lazy", test_stream_lazy);
-  ADD ("/split/stream/count", test_stream_count);
-  ADD ("/split/stream/dropped", test_stream_dropped);
+  ADD ("/split/stream/count-csv", test_stream_count_csv);
+  ADD ("/split/stream/count-formats", test_stream_count_formats);
 #undef ADD
 
   return g_test_run ();
