@@ -729,6 +729,16 @@ sluice_schema_validate (JsonNode  *schema,
   if (problems->len == before && !JSON_NODE_HOLDS_OBJECT (result))
     sluice_schema_problem_add (problems, "", config, "expected an object, got %s",
                                sluice_json_describe_type (config));
+
+  /* Problems point into the caller's tree; the stand-in for a missing
+   * config is freed on return, so they must not point at it. */
+  for (guint i = before; empty != NULL && i < problems->len; i++)
+    {
+      SluiceSchemaProblem *problem = g_ptr_array_index (problems, i);
+
+      if (problem->node == empty)
+        problem->node = NULL;
+    }
   if (problems->len != before)
     return NULL;
 

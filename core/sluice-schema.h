@@ -16,7 +16,8 @@ G_BEGIN_DECLS
 typedef struct {
   char     *path;    /* dotted key path from the config root ("retry.attempts", "headers[2]"); "" for the root */
   char     *message; /* what is wrong, e.g. "expected an integer, got a string" */
-  JsonNode *node;    /* borrowed: the offending value, or the object lacking a required key */
+  JsonNode *node;    /* borrowed: the offending value, or the object lacking a required key;
+                      * NULL when the whole config was absent */
 } SluiceSchemaProblem;
 
 void sluice_schema_problem_free (SluiceSchemaProblem *problem);

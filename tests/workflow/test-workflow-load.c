@@ -162,6 +162,19 @@ test_config_errors (Fixture *fixture, gconstpointer data)
 }
 
 static void
+test_missing_with (Fixture *fixture, gconstpointer data)
+{
+  /* No "with" at all for a component with a required key (found by the
+   * workflow fuzzer: the problem pointed at a freed stand-in object). */
+  g_autofree char *message = load_error (fixture,
+    "{\"trigger\": {\"use\": \"core.manual\"},\n"
+    " \"steps\": [{\"id\": \"a\",\n"
+    "              \"use\": \"test.emit\"}]}");
+
+  g_assert_nonnull (strstr (message, "orders.json:2: node 'a', key 'with.count': missing required key"));
+}
+
+static void
 test_unknown_workflow_key (Fixture *fixture, gconstpointer data)
 {
   g_autofree char *message = load_error (fixture,
@@ -284,6 +297,7 @@ main (int argc, char **argv)
   ADD ("/workflow/load/unknown-component", test_unknown_component);
   ADD ("/workflow/load/wrong-component-kind", test_wrong_kind);
   ADD ("/workflow/load/config-errors-all-reported", test_config_errors);
+  ADD ("/workflow/load/missing-with", test_missing_with);
   ADD ("/workflow/load/unknown-workflow-key", test_unknown_workflow_key);
   ADD ("/workflow/load/missing-parts", test_missing_parts);
   ADD ("/workflow/load/cycle", test_cycle);
