@@ -38,9 +38,22 @@ test_flaky_process_async (SluiceStep *step, SluiceMessage *message, GCancellable
   g_autoptr(GTask) task = g_task_new (step, cancellable, callback, user_data);
   guint fail_times = json_object_get_int_member_with_default (config, "fail_times", 0);
   gboolean permanent = json_object_get_boolean_member_with_default (config, "permanent", FALSE);
+  gint64 divisible_by = json_object_get_int_member_with_default (config, "divisible_by", 0);
   const char *id = sluice_message_get_id (message);
   guint failed = GPOINTER_TO_UINT (g_hash_table_lookup (test_recorder.failures, id));
   gint64 t = sluice_clock_get_monotonic_time (test_recorder.clock);
+
+  /* With divisible_by, only messages whose $.n is a multiple of it fail. */
+  if (divisible_by > 0)
+    {
+      JsonNode *json = sluice_message_get_json (message, NULL);
+      gint64 n = json != NULL && JSON_NODE_HOLDS_OBJECT (json)
+                   ? json_object_get_int_member_with_default (json_node_get_object (json), "n", 1)
+                   : 1;
+
+      if (n % divisible_by != 0)
+        fail_times = 0;
+    }
 
   g_array_append_val (test_recorder.attempt_times, t);
   test_recorder.last_attempt = sluice_message_get_attempt (message);
@@ -248,7 +261,8 @@ register_test_components (SluicePlugin *plugin, GError **error)
            plugin, "test.flaky", TEST_TYPE_FLAKY,
            "{\"type\": \"object\", \"properties\": {"
            "\"fail_times\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 0},"
-           "\"permanent\": {\"type\": \"boolean\", \"default\": false}}}", error) &&
+           "\"permanent\": {\"type\": \"boolean\", \"default\": false},"
+           "\"divisible_by\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 0}}}", error) &&
          sluice_plugin_add_component (
            plugin, "test.collect", TEST_TYPE_COLLECT,
            "{\"type\": \"object\", \"properties\": {"
