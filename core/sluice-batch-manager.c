@@ -45,6 +45,10 @@ struct _Processor
   guint               timer;       /* idle poll or backoff */
   gint64              backoff;
   gint64              last_progress;
+  gint64              lease_usec;
+  JsonObject         *node_config; /* the batch node's, or NULL */
+  guint64             last_counts[SLUICE_RECORD_N_STATES];
+  SluiceBatchState    last_state;
 };
 
 typedef struct {
@@ -60,6 +64,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (SluiceBatchManager, sluice_batch_manager, G_TYPE_OBJECT)
 
 static void processor_pump (Processor *processor);
+static void emit_progress (SluiceBatchManager *self, const SluiceBatchInfo *info);
 static void maybe_finish_stop (SluiceBatchManager *self);
 
 /* ---- Processors ---- */
@@ -69,6 +74,7 @@ processor_free (Processor *processor)
 {
   if (processor->timer != 0)
     sluice_clock_cancel_timeout (processor->manager->clock, processor->timer);
+  g_clear_pointer (&processor->node_config, json_object_unref);
   g_free (processor->batch_id);
   g_free (processor->workflow);
   g_free (processor->after_node);
@@ -120,7 +126,6 @@ static void
 report_injected (Processor *processor, const SluiceBatchInfo *info, GPtrArray *failed)
 {
   SluiceBatchManager *self = processor->manager;
-  SluiceWorkflow *workflow = sluice_engine_get_workflow (self->engine, processor->workflow);
   g_autoptr(JsonNode) report = NULL;
   g_autoptr(SluiceMessage) message = NULL;
   g_autoptr(SluiceEvent) event = NULL;
@@ -128,19 +133,9 @@ report_injected (Processor *processor, const SluiceBatchInfo *info, GPtrArray *f
   g_autofree char *run_id = NULL;
   const char *target = NULL;
 
-  if (workflow != NULL && processor->after_node != NULL)
-    {
-      GPtrArray *nodes = sluice_workflow_get_nodes (workflow);
-
-      for (guint i = 0; i < nodes->len; i++)
-        {
-          SluiceWorkflowNode *node = g_ptr_array_index (nodes, i);
-
-          if (g_str_equal (node->id, processor->after_node))
-            target = json_object_get_string_member_with_default (node->config, "on_complete",
-                                                                 NULL);
-        }
-    }
+  if (processor->node_config != NULL)
+    target = json_object_get_string_member_with_default (processor->node_config, "on_complete",
+                                                         NULL);
   if (target == NULL)
     return;
 
@@ -255,7 +250,7 @@ on_info (GObject *object, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  g_signal_emit (processor->manager, signals[SIGNAL_PROGRESS], 0, info->id, info);
+  emit_progress (processor->manager, info);
   switch (info->state)
     {
     case SLUICE_BATCH_COMPLETED:
@@ -284,6 +279,23 @@ processor_check (Processor *processor)
 
 /* ---- Progress ---- */
 
+/* Progress is told when something moved, not on every look. */
+static void
+emit_progress (SluiceBatchManager *self, const SluiceBatchInfo *info)
+{
+  Processor *processor = g_hash_table_lookup (self->processors, info->id);
+
+  if (processor != NULL)
+    {
+      if (processor->last_state == info->state &&
+          memcmp (processor->last_counts, info->counts, sizeof info->counts) == 0)
+        return;
+      processor->last_state = info->state;
+      memcpy (processor->last_counts, info->counts, sizeof info->counts);
+    }
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, info->id, info);
+}
+
 static void
 on_progress_info (GObject *object, GAsyncResult *result, gpointer user_data)
 {
@@ -292,7 +304,7 @@ on_progress_info (GObject *object, GAsyncResult *result, gpointer user_data)
                                                                         result, NULL);
 
   if (info != NULL)
-    g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, info->id, info);
+    emit_progress (self, info);
 }
 
 /* Progress is a side read, at most a few times a second per batch; it
@@ -441,7 +453,7 @@ processor_pump (Processor *processor)
     return;
   processor->claiming = TRUE;
   sluice_batch_store_claim_async (self->store, processor->batch_id, self->worker,
-                                  processor->chunk_size, self->lease_usec, NULL, on_claimed,
+                                  processor->chunk_size, processor->lease_usec, NULL, on_claimed,
                                   processor);
 }
 
@@ -471,6 +483,29 @@ processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
     {
       processor_free (processor);
       return;
+    }
+
+  /* The batch node that filled it says how long a claim is leased and
+   * who gets the report; every host runs the same workflow file. */
+  processor->lease_usec = self->lease_usec;
+  processor->last_state = (SluiceBatchState) -1;
+  if (processor->after_node != NULL)
+    {
+      GPtrArray *nodes = sluice_workflow_get_nodes (sluice_engine_get_workflow (self->engine,
+                                                                                processor->workflow));
+
+      for (guint i = 0; i < nodes->len; i++)
+        {
+          SluiceWorkflowNode *node = g_ptr_array_index (nodes, i);
+          const char *lease;
+
+          if (!g_str_equal (node->id, processor->after_node))
+            continue;
+          processor->node_config = json_object_ref (node->config);
+          lease = json_object_get_string_member_with_default (node->config, "lease", NULL);
+          if (lease != NULL)
+            sluice_parse_duration (lease, &processor->lease_usec, NULL);
+        }
     }
   g_hash_table_insert (self->processors, processor->batch_id, processor);
   processor_pump (processor);
