@@ -504,7 +504,7 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
                 "run %s: could not settle the event with its source: %s", run->id,
                 settle_error->message);
   else if (outcome == SLUICE_EVENT_ACKED)
-    sluice_log (flow->context, message, G_LOG_LEVEL_INFO, "run %s finished in %.1f ms", run->id,
+    sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s finished in %.1f ms", run->id,
                 elapsed / 1000.0);
   else
     sluice_log (flow->context, message, G_LOG_LEVEL_MESSAGE, "run %s %s after %.1f ms: %s",

@@ -27,6 +27,20 @@ sluice_managed_redis_socket_path (const char *state_dir)
   return g_build_filename (state_dir, "redis", "redis.sock", NULL);
 }
 
+gboolean
+sluice_managed_redis_is_running (const char *state_dir)
+{
+  g_autofree char *path = sluice_managed_redis_socket_path (state_dir);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return FALSE;
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, NULL);
+  return connection != NULL;
+}
+
 typedef struct {
   SluiceManagedRedis *redis;
   GCancellable       *watch;  /* cancelled once the start is decided */

@@ -13,6 +13,10 @@ G_DECLARE_FINAL_TYPE (SluiceManagedRedis, sluice_managed_redis, SLUICE, MANAGED_
 /* The socket a managed Redis under @state_dir listens on. */
 char *sluice_managed_redis_socket_path (const char *state_dir);
 
+/* Whether a managed Redis (of another sluiced) already answers under
+ * @state_dir. A local unix-socket connect: fine at start-up. */
+gboolean sluice_managed_redis_is_running (const char *state_dir);
+
 /* Starts redis-server (found in PATH) with its files in @state_dir/redis
  * and waits until it answers. */
 void sluice_managed_redis_start_async (const char         *state_dir,

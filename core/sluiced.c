@@ -272,8 +272,10 @@ redis_is (SluiceConfig *config, const char *value)
          g_str_equal (json_node_get_string (config->redis), value);
 }
 
-/* The redis plugin's stores for the configured Redis. @start_managed:
- * start a managed server (the daemon); otherwise use a running daemon's. */
+/* The redis plugin's stores for the configured Redis. With "managed",
+ * @start_managed starts the server unless a running sluiced already has
+ * one there (then a --run joins it and a second daemon refuses to start);
+ * without it, a running daemon's server is used. */
 static gboolean
 stores_open (Stores           *stores,
              SluiceConfig     *config,
@@ -298,7 +300,14 @@ stores_open (Stores           *stores,
 
   if (redis_is (config, "managed"))
     {
-      if (start_managed)
+      if (start_managed && sluice_managed_redis_is_running (config->state_dir) && opt_run == NULL)
+        {
+          g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,
+                       "another sluiced already runs with the state folder %s (its managed Redis "
+                       "answers there)", config->state_dir);
+          return FALSE;
+        }
+      if (start_managed && !sluice_managed_redis_is_running (config->state_dir))
         {
           g_autoptr(GAsyncResult) result = NULL;
 
