@@ -504,8 +504,11 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
                 "run %s: could not settle the event with its source: %s", run->id,
                 settle_error->message);
   else if (outcome == SLUICE_EVENT_ACKED)
-    sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s finished in %.1f ms", run->id,
-                elapsed / 1000.0);
+    {
+      if (g_log_get_debug_enabled ())
+        sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s finished in %.1f ms",
+                    run->id, elapsed / 1000.0);
+    }
   else
     sluice_log (flow->context, message, G_LOG_LEVEL_MESSAGE, "run %s %s after %.1f ms: %s",
                 run->id, outcome == SLUICE_EVENT_RETRY ? "handed back" : "dead-lettered",
@@ -617,7 +620,10 @@ run_start (Flow *flow, SluiceEvent *event)
 
   sluice_message_ensure_traceparent (message);
   sluice_message_set_header (message, SLUICE_HEADER_RUN, run->id);
-  sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s started", run->id);
+  /* Formatting a line per run costs more than the run on a fast path:
+   * only when debug output is on. */
+  if (g_log_get_debug_enabled ())
+    sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s started", run->id);
 
   /* Hold the root open until every entry hop is started. */
   unit_begin (run, NULL);

@@ -66,7 +66,7 @@ log_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields, g
   const char *message = NULL;
   const char *prefix;
 
-  if (!opt_verbose && (log_level & (G_LOG_LEVEL_DEBUG)) != 0)
+  if (!g_log_get_debug_enabled () && (log_level & (G_LOG_LEVEL_DEBUG)) != 0)
     return G_LOG_WRITER_HANDLED;
   if (g_log_writer_is_journald (fileno (stderr)))
     return g_log_writer_journald (log_level, fields, n_fields, user_data);
@@ -747,6 +747,9 @@ main (int argc, char **argv)
       g_printerr ("sluiced: %s\n", error->message);
       return 2;
     }
+
+  /* Debug lines are made only when asked for (see the engine). */
+  g_log_set_debug_enabled (opt_verbose || g_getenv ("G_MESSAGES_DEBUG") != NULL);
 
   if (opt_version)
     {
