@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sluice/sluice.h>
+
+#include "sluice-redis-batch-store.h"
+#include "sluice-redis-config.h"
+#include "sluice-redis-state-store.h"
+
+static gboolean
+sluice_redis_plugin_register (SluicePlugin *plugin,
+                              GError      **error)
+{
+  return sluice_plugin_add_component (plugin, "redis.batch-store", SLUICE_TYPE_REDIS_BATCH_STORE,
+                                      sluice_redis_store_schema, error) &&
+         sluice_plugin_add_component (plugin, "redis.state-store", SLUICE_TYPE_REDIS_STATE_STORE,
+                                      sluice_redis_store_schema, error);
+}
+
+SLUICE_PLUGIN_DEFINE ("redis", SLUICE_VERSION_STRING, "LGPL-2.1-or-later",
+                      "Redis: batch store and state store shared by every host on one Redis",
+                      sluice_redis_plugin_register)
