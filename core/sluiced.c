@@ -486,43 +486,64 @@ typedef struct {
   SluiceBatchManager *manager;
   gint64              grace_usec;
   gboolean            shutting_down;
-  guint               pending;  /* engine and manager shutdowns still running */
+  gboolean            engine_stopping;
+  guint               grace_timer;
 } SignalData;
-
-static void
-shutdown_step_done (SignalData *data)
-{
-  if (--data->pending == 0)
-    g_main_loop_quit (data->daemon->loop);
-}
 
 static void
 on_engine_shut_down (GObject *object, GAsyncResult *result, gpointer user_data)
 {
+  SignalData *data = user_data;
+
   sluice_engine_shutdown_finish (SLUICE_ENGINE (object), result, NULL);
-  shutdown_step_done (user_data);
+  g_main_loop_quit (data->daemon->loop);
+}
+
+static void
+shut_engine_down (SignalData *data, gint64 grace_usec)
+{
+  g_clear_handle_id (&data->grace_timer, g_source_remove);
+  if (data->engine_stopping)
+    return;
+  data->engine_stopping = TRUE;
+  sluice_engine_shutdown_async (data->engine, grace_usec, NULL, on_engine_shut_down, data);
 }
 
 static void
 on_manager_stopped (GObject *object, GAsyncResult *result, gpointer user_data)
 {
+  SignalData *data = user_data;
+
   sluice_batch_manager_stop_finish (SLUICE_BATCH_MANAGER (object), result, NULL);
-  shutdown_step_done (user_data);
+  shut_engine_down (data, data->grace_usec);
 }
 
-/* The manager stops claiming while the engine lets runs finish (records
- * of claimed chunks among them); both end within the grace period. */
+static gboolean
+on_grace_over (gpointer user_data)
+{
+  SignalData *data = user_data;
+
+  data->grace_timer = 0;
+  shut_engine_down (data, 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* First the manager stops claiming and waits for its claimed records,
+ * which run on in the engine meanwhile (and a finished batch's report can
+ * still be delivered); then the engine stops. Past the grace period the
+ * engine stops anyway: its runs are cut short, their records handed back
+ * to their leases. */
 static void
 begin_shutdown (SignalData *data)
 {
   data->shutting_down = TRUE;
-  data->pending = 1;
-  if (data->manager != NULL)
+  if (data->manager == NULL)
     {
-      data->pending++;
-      sluice_batch_manager_stop_async (data->manager, NULL, on_manager_stopped, data);
+      shut_engine_down (data, data->grace_usec);
+      return;
     }
-  sluice_engine_shutdown_async (data->engine, data->grace_usec, NULL, on_engine_shut_down, data);
+  data->grace_timer = g_timeout_add ((guint) (data->grace_usec / 1000), on_grace_over, data);
+  sluice_batch_manager_stop_async (data->manager, NULL, on_manager_stopped, data);
 }
 
 static gboolean
@@ -604,7 +625,7 @@ run (SluiceConfig *config, SluicePluginHost *host)
   g_autofree char *run_id = NULL;
   Stores stores = { NULL, NULL, NULL };
   Daemon daemon = { loop, 0, NULL };
-  SignalData signal_data = { &daemon, NULL, NULL, config->shutdown_grace_usec, FALSE, 0 };
+  SignalData signal_data = { &daemon, NULL, NULL, config->shutdown_grace_usec, FALSE, FALSE, 0 };
   guint sigterm, sigint;
 
   connections = sluice_config_load_connections (config->connections_dir, &error);
