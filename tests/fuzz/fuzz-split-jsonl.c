@@ -15,6 +15,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   if (size < 1)
     return 0;
+  /* the whole text, taken as one JSON value */
+  fuzz_check_json_text ("the input", (const char *) data + 1, size - 1, FALSE);
   fuzz_split (configs[(data[0] >> 2) & 3], data[0] & 3, data + 1, size - 1);
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <sluice/sluice.h>
 #include "sluice-schema.h"
+#include "sluice-split-private.h"
 #include "sluice-split-step.h"
 
 /* Test streams */
@@ -979,20 +980,42 @@ test_jsonl_malformed (Fixture       *fixture,
 
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "{\"a\":1}\n\n{\"a\":2}\n{\"a\":}\n{\"a\":4}\n",
-                      2, SLUICE_ERROR_INVALID_DATA, "jsonl: line 4: column ");
+                      2, SLUICE_ERROR_INVALID_DATA, "jsonl: line 4: column 6: expected a value, got '}'");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "1\n2 3\n",
-                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column ");
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 3: expected nothing after the value, got '3'");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "\"ok\"\n\"\xff\"\n",
-                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: ");
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "jsonl: line 2: column 2: a string holds bytes that are not UTF-8 (byte 0xff)");
+  /* the column counts bytes, after leading whitespace too */
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "\"\xc3\xa9\"\n  [\"\xc3\xa9\", tru]\r\n",
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 10: expected the literal true");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "{\"a\": [1, {\"b\": 2}\n",
+                      0, SLUICE_ERROR_INVALID_DATA,
+                      "jsonl: line 1: column 19: expected ',' or ']' after an array element, got the end of the record");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "1\n\"tab\there\"\n",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "jsonl: line 2: column 5: a string holds the control character 0x09, which JSON only allows escaped");
   /* json-glib takes these, JSON does not */
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "1\n{'a': 1}\n",
-                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: single-quoted strings are not JSON");
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 2: single-quoted strings are not JSON");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "1\n2 // two\n",
-                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: comments are not JSON");
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 3: comments are not JSON");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "1\n0x10\n",
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 2: expected nothing after the value, got 'x'");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "1\n[.5]\n",
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 2: expected a value or ']', got '.'");
+  assert_split_error (fixture, "{\"format\": \"jsonl\"}",
+                      "1\n- 1\n",
+                      1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 2: expected a digit after '-', got byte 0x20");
   assert_split_error (fixture, "{\"format\": \"json-array\"}",
                       "[1, /* \" */ 2]",
                       1, SLUICE_ERROR_INVALID_DATA, "json-array: byte 4: element 2: comments are not JSON");
@@ -1000,25 +1023,25 @@ test_jsonl_malformed (Fixture       *fixture,
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "\"\\t\\\"\\\\\\/\"\n\"\\666\"\n",
                       1, SLUICE_ERROR_INVALID_DATA,
-                      "jsonl: line 2: a string holds the escape \\6, which JSON does not have");
+                      "jsonl: line 2: column 2: a string holds the escape \\6, which JSON does not have");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "\"\\u00e9\"\n\"\\ud83true\"\n",
                       1, SLUICE_ERROR_INVALID_DATA,
-                      "jsonl: line 2: a string holds a \\u escape without four hex digits");
+                      "jsonl: line 2: column 2: a string holds a \\u escape without four hex digits");
   assert_split_error (fixture, "{\"format\": \"jsonl\"}",
                       "\"ok\"\n[\"\\ud83d\"]\n",
                       1, SLUICE_ERROR_INVALID_DATA,
-                      "jsonl: line 2: a string holds an unpaired UTF-16 surrogate \\ud83d");
+                      "jsonl: line 2: column 3: a string holds an unpaired UTF-16 surrogate \\ud83d");
   assert_split_error (fixture, "{\"format\": \"json-array\"}",
                       "[\"ok\", {\"k\": \"x\\udc00\"}]",
                       1, SLUICE_ERROR_INVALID_DATA,
-                      "json-array: byte 7: element 2: a string holds an unpaired UTF-16 surrogate \\udc00");
+                      "json-array: byte 15: element 2: a string holds an unpaired UTF-16 surrogate \\udc00");
 
   for (guint i = 0; i < 100000; i++)
     g_string_append_c (deep, '[');
   g_string_append_c (deep, '\n');
   assert_split_error_len (fixture, "{\"format\": \"jsonl\"}", deep->str, deep->len,
-                          1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: nested deeper than");
+                          1, SLUICE_ERROR_INVALID_DATA, "jsonl: line 2: column 513: nested deeper than 512 levels");
 }
 
 static void
@@ -1085,9 +1108,22 @@ test_json_array_malformed (Fixture       *fixture,
   assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1, {\"a\": \"unterminated]}",
                       1, SLUICE_ERROR_INVALID_DATA,
                       "json-array: byte 25: the input ends inside element 2 (which starts at byte 4)");
+  /* the byte is where the element goes wrong, on whichever line */
   assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1,\n{\"a\":\n  }]",
                       1, SLUICE_ERROR_INVALID_DATA,
-                      "json-array: byte 4: element 2 (its line 2, column ");
+                      "json-array: byte 12: element 2: expected a value, got '}'");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1, tru, 3]",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "json-array: byte 4: element 2: expected the literal true");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1, {\"a\": [1}, 3]",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "json-array: byte 12: element 2: expected ',' or ']' after an array element, got '}'");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1, 01]",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "json-array: byte 4: element 2: a number has a leading zero");
+  assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1, {\"a\": 1, \"b\"}]",
+                      1, SLUICE_ERROR_INVALID_DATA,
+                      "json-array: byte 16: element 2: expected ':' after an object key, got '}'");
   assert_split_error (fixture, "{\"format\": \"json-array\"}", "[1] x",
                       1, SLUICE_ERROR_INVALID_DATA,
                       "json-array: byte 4: expected nothing after the array's closing ']', got 'x'");
@@ -1139,6 +1175,334 @@ test_json_array_too_large (Fixture       *fixture,
   assert_split_error_len (fixture, "{\"format\": \"json-array\", \"max_record_size\": 1024}",
                           input->str, input->len, 1, SLUICE_ERROR_TOO_LARGE,
                           "json-array: byte 11: element 2 is larger than max_record_size (1024 bytes)");
+}
+
+/* JSON records: the validator, and the records' bytes and trees */
+
+/* Texts that are JSON. */
+static const char * const valid_json[] = {
+  "0", "-0", "-0.0", "1", "-1", "10", "0.5", "1e5", "1E5", "1e+5", "1e-7", "1.5E-3", "-0e-0",
+  "123456789012345678", "-9223372036854775808", "1.7976931348623157e308", "5e-324",
+  "123456789012345678901234567890", "1e400",
+  "true", "false", "null",
+  "\"\"", "\"plain\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u0041\\u00e9\\u20AC\"",
+  "\"\\ud83d\\ude00\"", "\"\\uDBFF\\uDFFF\"", "\"\\uFFFE\"", "\"\\u0000\"",
+  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xef\xbf\xbe\x7f\xc2\x80\"",
+  "[]", "{}", "[[]]", "[{}]", "{\"\":\"\"}", "{\"a\":1,\"a\":2}", "{\"\\u0041\":[true,false,null]}",
+  " \t\r\n{ \"a\" :\t[ 1 ,\r\n2 ] , \"b\" : { } } \n",
+  "{\"a\":{\"b\":[1,[2,[3,{\"c\":null}]]]},\"d\":[],\"e\":-1.25e-2}",
+};
+
+static GString *
+nested_json (guint depth)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append (text, i % 2 ? "{\"k\":" : "[");
+  g_string_append (text, "0");
+  for (guint i = depth; i > 0; i--)
+    g_string_append_c (text, (i - 1) % 2 ? '}' : ']');
+  return text;
+}
+
+static void
+test_json_validate_accepts (Fixture       *fixture,
+                            gconstpointer  user_data)
+{
+  g_autoptr(GString) deepest = nested_json (SLUICE_SPLIT_JSON_MAX_DEPTH);
+
+  for (guint i = 0; i < G_N_ELEMENTS (valid_json) + 1; i++)
+    {
+      const char *text = i < G_N_ELEMENTS (valid_json) ? valid_json[i] : deepest->str;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      gsize offset = G_MAXSIZE;
+
+      g_test_message ("text: %s", text);
+      g_assert_true (sluice_split_json_validate (text, strlen (text), &offset, &error));
+      g_assert_no_error (error);
+      /* what it accepts, json-glib parses */
+      node = json_from_string (text, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (node);
+    }
+}
+
+static void
+test_json_validate_refuses (Fixture       *fixture,
+                            gconstpointer  user_data)
+{
+  static const struct {
+    const char *text;
+    gsize       offset;
+    const char *message;
+  } cases[] = {
+    { "", 0, "no JSON value" },
+    { " \r\n\t", 4, "no JSON value" },
+    { "1 2", 2, "expected nothing after the value, got '2'" },
+    { "{} []", 3, "expected nothing after the value, got '['" },
+    { "\f1", 0, "expected a value, got byte 0x0c" },
+    { "1\v", 1, "expected nothing after the value, got byte 0x0b" },
+    { "\xc2\xa0" "1", 0, "expected a value, got byte 0xc2" },
+    { "[1,]", 3, "expected a value, got ']'" },
+    { "[,1]", 1, "expected a value or ']', got ','" },
+    { "[1 2]", 3, "expected ',' or ']' after an array element, got '2'" },
+    { "[1", 2, "expected ',' or ']' after an array element, got the end of the record" },
+    { "[", 1, "expected a value or ']', got the end of the record" },
+    { "[1,", 3, "expected a value, got the end of the record" },
+    { "[1}", 2, "expected ',' or ']' after an array element, got '}'" },
+    { "{\"a\":1,}", 7, "expected an object key (a string), got '}'" },
+    { "{1:2}", 1, "expected an object key (a string) or '}', got '1'" },
+    { "{a:1}", 1, "expected an object key (a string) or '}', got 'a'" },
+    { "{\"a\" 1}", 5, "expected ':' after an object key, got '1'" },
+    { "{\"a\":}", 5, "expected a value, got '}'" },
+    { "{\"a\":1 \"b\":2}", 7, "expected ',' or '}' after an object member, got '\"'" },
+    { "{\"a\":1]", 6, "expected ',' or '}' after an object member, got ']'" },
+    { "{", 1, "expected an object key (a string) or '}', got the end of the record" },
+    { "{'a':1}", 1, "single-quoted strings are not JSON" },
+    { "[1] // x", 4, "comments are not JSON" },
+    { "[/* x */ 1]", 1, "comments are not JSON" },
+    { "1/2", 1, "expected nothing after the value, got '/'" },
+    { "-", 1, "expected a digit after '-', got the end of the record" },
+    { "-a", 1, "expected a digit after '-', got 'a'" },
+    { "+1", 0, "expected a value, got '+'" },
+    { ".5", 0, "expected a value, got '.'" },
+    { "01", 0, "a number has a leading zero" },
+    { "-00", 1, "a number has a leading zero" },
+    { "1.", 2, "expected a digit after a number's decimal point, got the end of the record" },
+    { "1.e5", 2, "expected a digit after a number's decimal point, got 'e'" },
+    { "1e", 2, "expected a digit in a number's exponent, got the end of the record" },
+    { "1e+", 3, "expected a digit in a number's exponent, got the end of the record" },
+    { "[1E-x]", 4, "expected a digit in a number's exponent, got 'x'" },
+    { "0x10", 1, "expected nothing after the value, got 'x'" },
+    { "1.5.3", 3, "expected nothing after the value, got '.'" },
+    { "Infinity", 0, "expected a value, got 'I'" },
+    { "[NaN]", 1, "expected a value or ']', got 'N'" },
+    { "tru", 0, "expected the literal true" },
+    { "True", 0, "expected a value, got 'T'" },
+    { "[fals]", 1, "expected the literal false" },
+    { "nul", 0, "expected the literal null" },
+    { "nulll", 4, "expected nothing after the value, got 'l'" },
+    { "truefalse", 4, "expected nothing after the value, got 'f'" },
+    { "\"abc", 0, "a string starts here and is not closed before the end of the record" },
+    { "[\"abc\\\"]", 1, "a string starts here and is not closed before the end of the record" },
+    { "\"abc\\", 0, "a string starts here and is not closed before the end of the record" },
+    { "\"a\tb\"", 2, "a string holds the control character 0x09, which JSON only allows escaped" },
+    { "\"a\nb\"", 2, "a string holds the control character 0x0a, which JSON only allows escaped" },
+    { "\"\x1f\"", 1, "a string holds the control character 0x1f, which JSON only allows escaped" },
+    { "\"\\x41\"", 1, "a string holds the escape \\x, which JSON does not have" },
+    { "\"\\'\"", 1, "a string holds the escape \\', which JSON does not have" },
+    { "\"\\0\"", 1, "a string holds the escape \\0, which JSON does not have" },
+    { "\"\\\x01\"", 1, "a string holds the escape \\ followed by byte 0x01, which JSON does not have" },
+    { "\"\\U0041\"", 1, "a string holds the escape \\U, which JSON does not have" },
+    { "\"\\u41\"", 1, "a string holds a \\u escape without four hex digits" },
+    { "\"\\u004g\"", 1, "a string holds a \\u escape without four hex digits" },
+    { "\"\\u004", 1, "a string holds a \\u escape without four hex digits" },
+    { "\"x\\ud800\"", 2, "a string holds an unpaired UTF-16 surrogate \\ud800" },
+    { "\"\\udc00\\ud800\"", 1, "a string holds an unpaired UTF-16 surrogate \\udc00" },
+    { "\"\\ud800\\u0041\"", 1, "a string holds an unpaired UTF-16 surrogate \\ud800" },
+    { "\"\\ud800\\ud800\"", 1, "a string holds an unpaired UTF-16 surrogate \\ud800" },
+    { "\"\\uD83D\\n\"", 1, "a string holds an unpaired UTF-16 surrogate \\ud83d" },
+    { "\"\\ud83d", 1, "a string holds an unpaired UTF-16 surrogate \\ud83d" },
+    { "\"\x80\"", 1, "a string holds bytes that are not UTF-8 (byte 0x80)" },
+    { "\"a\xc0\x80\"", 2, "a string holds bytes that are not UTF-8 (byte 0xc0)" },
+    { "\"\xc3\"", 1, "a string holds bytes that are not UTF-8 (byte 0xc3)" },
+    { "\"\xc3", 1, "a string holds bytes that are not UTF-8 (byte 0xc3)" },
+    { "\"\xe0\x80\x80\"", 1, "a string holds bytes that are not UTF-8 (byte 0xe0)" },
+    { "\"\xed\xa0\x80\"", 1, "a string holds bytes that are not UTF-8 (byte 0xed)" },
+    { "\"\xe2\x82\"", 1, "a string holds bytes that are not UTF-8 (byte 0xe2)" },
+    { "\"\xf0\x8f\xbf\xbf\"", 1, "a string holds bytes that are not UTF-8 (byte 0xf0)" },
+    { "\"\xf4\x90\x80\x80\"", 1, "a string holds bytes that are not UTF-8 (byte 0xf4)" },
+    { "\"\xf5\x80\x80\x80\"", 1, "a string holds bytes that are not UTF-8 (byte 0xf5)" },
+    { "\"\xff\"", 1, "a string holds bytes that are not UTF-8 (byte 0xff)" },
+    { "[\xc3\xa9]", 1, "expected a value or ']', got byte 0xc3" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gsize offset = G_MAXSIZE;
+
+      g_test_message ("case %u: %s", i, cases[i].message);
+      g_assert_false (sluice_split_json_validate (cases[i].text, strlen (cases[i].text), &offset, &error));
+      g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+      g_assert_cmpuint (offset, ==, cases[i].offset);
+    }
+
+  /* a NUL byte is a control character, not the end of the text */
+  {
+    static const char text[] = "[\"a\0b\"]";
+    g_autoptr(GError) error = NULL;
+    gsize offset = G_MAXSIZE;
+
+    g_assert_false (sluice_split_json_validate (text, sizeof text - 1, &offset, &error));
+    g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA);
+    g_assert_cmpstr (error->message, ==,
+                     "a string holds the control character 0x00, which JSON only allows escaped");
+    g_assert_cmpuint (offset, ==, 3);
+  }
+
+  /* one level too deep, whether the innermost container is an object or
+   * an array */
+  for (guint extra = 1; extra <= 2; extra++)
+    {
+      g_autoptr(GString) text = nested_json (SLUICE_SPLIT_JSON_MAX_DEPTH + extra);
+      g_autoptr(GError) error = NULL;
+      gsize offset = 0;
+      g_autofree char *message = g_strdup_printf ("nested deeper than %u levels",
+                                                  SLUICE_SPLIT_JSON_MAX_DEPTH);
+
+      g_assert_false (sluice_split_json_validate (text->str, text->len, &offset, &error));
+      g_assert_cmpstr (error->message, ==, message);
+      /* where the 513th container opens: 256 "[" and 256 "{\"k\":" before it */
+      g_assert_cmpuint (offset, ==, SLUICE_SPLIT_JSON_MAX_DEPTH / 2 * 6);
+    }
+}
+
+/* Fails unless @a and @b are the same tree, down to value types, the sign
+ * of zero and the order of members. */
+static void
+assert_json_same (JsonNode *a,
+                  JsonNode *b)
+{
+  g_assert_cmpint (json_node_get_node_type (a), ==, json_node_get_node_type (b));
+
+  switch (json_node_get_node_type (a))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        g_autoptr(GList) a_members = json_object_get_members (json_node_get_object (a));
+        g_autoptr(GList) b_members = json_object_get_members (json_node_get_object (b));
+
+        g_assert_cmpuint (g_list_length (a_members), ==, g_list_length (b_members));
+        for (GList *l = a_members, *m = b_members; l != NULL; l = l->next, m = m->next)
+          {
+            g_assert_cmpstr (l->data, ==, m->data);
+            assert_json_same (json_object_get_member (json_node_get_object (a), l->data),
+                              json_object_get_member (json_node_get_object (b), m->data));
+          }
+      }
+      break;
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *a_array = json_node_get_array (a);
+        JsonArray *b_array = json_node_get_array (b);
+
+        g_assert_cmpuint (json_array_get_length (a_array), ==, json_array_get_length (b_array));
+        for (guint i = 0; i < json_array_get_length (a_array); i++)
+          assert_json_same (json_array_get_element (a_array, i), json_array_get_element (b_array, i));
+      }
+      break;
+
+    case JSON_NODE_VALUE:
+      g_assert_cmpstr (g_type_name (json_node_get_value_type (a)), ==,
+                       g_type_name (json_node_get_value_type (b)));
+      switch (json_node_get_value_type (a))
+        {
+        case G_TYPE_INT64:
+          g_assert_cmpint (json_node_get_int (a), ==, json_node_get_int (b));
+          break;
+        case G_TYPE_DOUBLE:
+          {
+            double x = json_node_get_double (a), y = json_node_get_double (b);
+
+            /* bit for bit: -0.0 is not 0.0 here */
+            g_assert_cmpmem (&x, sizeof x, &y, sizeof y);
+          }
+          break;
+        case G_TYPE_BOOLEAN:
+          g_assert_cmpint (json_node_get_boolean (a), ==, json_node_get_boolean (b));
+          break;
+        case G_TYPE_STRING:
+          g_assert_cmpstr (json_node_get_string (a), ==, json_node_get_string (b));
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      break;
+
+    case JSON_NODE_NULL:
+    default:
+      break;
+    }
+}
+
+/* Records that json-glib reads in ways easy to get wrong. */
+static const char * const tricky_records[] = {
+  "{\"a\":{\"b\":[1,[2,[3,{\"c\":null}]]]},\"d\":[],\"e\":{}}",
+  "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+  "{\"\\u00e9\":\"\\u00e9\\u20ac\\ud83d\\ude00 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
+  "[\"\\u0000\", \"a\\u0000b\", \"\\uFFFE\"]",
+  "-0", "-0.0", "1e-7", "123456789012345678", "-9223372036854775808", "9223372036854775807",
+  "1.7976931348623157e308", "2.2250738585072014e-308", "5e-324", "1E+2", "0.1", "-1.5e10",
+  "123456789012345678901234567890", "[1e400, -1e400]",
+  "{\"\": \"\", \"k\": 1, \"k\": 2}",
+  "[true, false, null, {\"t\": true}]",
+  "{ \"spaced\" :\t[ 1 , 2 ] }",
+};
+
+static void
+test_json_same_tree (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  static const struct {
+    const char *config;
+    const char *separator;
+    const char *before;
+    const char *after;
+  } formats[] = {
+    { "{\"format\": \"jsonl\"}", "\n", "  ", "\r\n" },
+    { "{\"format\": \"json-array\"}", ",\n  ", "[\n  ", "\n]" },
+  };
+
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++)
+    {
+      g_autoptr(SluiceStep) step = make_step (fixture, formats[f].config);
+      g_autoptr(GString) input = g_string_new (formats[f].before);
+
+      for (guint i = 0; i < G_N_ELEMENTS (tricky_records); i++)
+        {
+          if (i > 0)
+            g_string_append (input, formats[f].separator);
+          g_string_append (input, tricky_records[i]);
+        }
+      g_string_append (input, formats[f].after);
+
+      for (BodyKind kind = 0; kind < N_BODY_KINDS; kind++)
+        {
+          g_autoptr(SluiceMessage) message = make_input (fixture, kind, input->str, input->len);
+          g_autoptr(SluiceMessageIter) iter = split_process (step, message);
+          g_autoptr(GPtrArray) records = NULL;
+          g_autoptr(GError) error = NULL;
+
+          g_test_message ("%s, body: %s", formats[f].config, body_kind_name (kind));
+          records = drain (iter, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (tricky_records));
+
+          for (guint i = 0; i < records->len; i++)
+            {
+              SluiceMessage *record = g_ptr_array_index (records, i);
+              g_autoptr(JsonNode) expected = json_from_string (tricky_records[i], &error);
+              GBytes *bytes;
+              JsonNode *node;
+
+              g_assert_no_error (error);
+              g_assert_cmpstr (sluice_message_get_content_type (record), ==, "application/json");
+              /* the record is the value's text as it came, not a serialization */
+              bytes = sluice_message_get_bytes (record);
+              g_assert_nonnull (bytes);
+              g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                               tricky_records[i], strlen (tricky_records[i]));
+              node = sluice_message_get_json (record, &error);
+              g_assert_no_error (error);
+              assert_json_same (node, expected);
+            }
+        }
+    }
 }
 
 /* XML */
@@ -1568,6 +1932,9 @@ main (int   argc,
   ADD ("/split/json-array/basic", test_json_array_basic);
   ADD ("/split/json-array/malformed", test_json_array_malformed);
   ADD ("/split/json-array/too-large", test_json_array_too_large);
+  ADD ("/split/json/validate-accepts", test_json_validate_accepts);
+  ADD ("/split/json/validate-refuses", test_json_validate_refuses);
+  ADD ("/split/json/same-tree", test_json_same_tree);
   ADD ("/split/xml/basic", test_xml_basic);
   ADD ("/split/xml/namespaced", test_xml_namespaced);
   ADD ("/split/xml/malformed", test_xml_malformed);

@@ -9,21 +9,13 @@ split_json_is_space (guint8 c)
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* A byte for a message: printable ASCII as is, anything else in hex. */
-static char *
-split_json_describe_byte (guint8 c)
-{
-  if (c > 0x20 && c < 0x7f)
-    return g_strdup_printf ("'%c'", c);
-  return g_strdup_printf ("byte 0x%02x", c);
-}
-
-/* JSON lines: one value per line, blank lines skipped. */
+/* JSON lines: one value per line, blank lines skipped. Each record is the
+ * line's value as it was written, without the whitespace around it; it is
+ * validated here and parsed only by whoever needs its tree. */
 
 typedef struct {
   SluiceSplitParser parent;
   SluiceSplitReader reader;
-  JsonParser       *json;
   GByteArray       *pending;  /* the start of a line that spans chunks */
   guint64           line;     /* the line being assembled, 1-based */
   guint64           records;
@@ -37,9 +29,7 @@ split_jsonl_take_line (SluiceSplitJsonlParser *self,
                        GError                **error)
 {
   g_autoptr(GError) local_error = NULL;
-  guint64 error_line, error_column;
-  JsonNode *node;
-  gsize i;
+  gsize i, offset;
 
   if (len > 0 && data[len - 1] == '\r')
     len--;
@@ -57,29 +47,19 @@ split_jsonl_take_line (SluiceSplitJsonlParser *self,
       return FALSE;
     }
 
-  if (!sluice_split_json_prescan (data, len, &local_error))
+  if (!sluice_split_json_validate (data + i, len - i, &offset, &local_error))
     {
+      /* columns count bytes from 1 */
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                   "jsonl: line %" G_GUINT64_FORMAT ": %s", self->line, local_error->message);
+                   "jsonl: line %" G_GUINT64_FORMAT ": column %" G_GSIZE_FORMAT ": %s",
+                   self->line, i + offset + 1, local_error->message);
       return FALSE;
     }
 
-  node = sluice_split_json_parse (self->json, data, len, &error_line, &error_column, &local_error);
-  if (node == NULL)
-    {
-      /* the text is one line: json-glib's line is always 1 */
-      if (error_column > 0)
-        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "jsonl: line %" G_GUINT64_FORMAT ": column %" G_GUINT64_FORMAT ": %s",
-                     self->line, error_column, local_error->message);
-      else
-        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "jsonl: line %" G_GUINT64_FORMAT ": %s", self->line, local_error->message);
-      return FALSE;
-    }
-
+  while (split_json_is_space (data[len - 1]))
+    len--;
   self->records++;
-  g_queue_push_tail (out, node);
+  g_queue_push_tail (out, g_bytes_new (data + i, len - i));
   return TRUE;
 }
 
@@ -159,7 +139,6 @@ split_jsonl_free (SluiceSplitParser *parser)
   SluiceSplitJsonlParser *self = (SluiceSplitJsonlParser *) parser;
 
   sluice_split_reader_clear (&self->reader);
-  g_clear_object (&self->json);
   g_byte_array_unref (self->pending);
   g_free (self);
 }
@@ -179,16 +158,15 @@ sluice_split_jsonl_parser_new (SluiceSplitOptions *options,
   self->parent.options = sluice_split_options_ref (options);
   self->parent.stream = g_object_ref (stream);
   sluice_split_reader_init (&self->reader, stream, "jsonl");
-  self->json = json_parser_new ();
   self->pending = g_byte_array_new ();
   self->line = 1;
   return &self->parent;
 }
 
 /* JSON array: the elements of one top-level array. The array itself is
- * never parsed whole: a small scanner finds where each element starts and
- * ends (tracking depth, strings and escapes) and only that element goes to
- * json-glib. */
+ * never held whole: a small scanner finds where each element starts and
+ * ends (tracking depth, strings and escapes), then the element's bytes are
+ * validated and become the record as they are. */
 
 typedef enum {
   ARRAY_STATE_START,       /* before the '[' */
@@ -208,7 +186,6 @@ typedef enum {
 typedef struct {
   SluiceSplitParser     parent;
   SluiceSplitReader     reader;
-  JsonParser           *json;
   SluiceSplitArrayState state;
 
   /* the element being scanned */
@@ -270,7 +247,7 @@ split_array_too_large (SluiceSplitJsonArrayParser *self,
   return FALSE;
 }
 
-/* The element ends before reader.pos: parse it. */
+/* The element ends before reader.pos: check it and queue its bytes. */
 static gboolean
 split_array_take_element (SluiceSplitJsonArrayParser *self,
                           GQueue                     *out,
@@ -278,10 +255,8 @@ split_array_take_element (SluiceSplitJsonArrayParser *self,
 {
   SluiceSplitReader *reader = &self->reader;
   g_autoptr(GError) local_error = NULL;
-  guint64 error_line, error_column;
   const char *data;
-  gsize len;
-  JsonNode *node;
+  gsize len, offset;
 
   if (self->pending->len > 0)
     {
@@ -299,31 +274,14 @@ split_array_take_element (SluiceSplitJsonArrayParser *self,
   if (!split_array_too_large (self, len, error))
     return FALSE;
 
-  if (!sluice_split_json_prescan (data, len, &local_error))
-    return split_array_fail_at (self, error, self->element_offset, "element %" G_GUINT64_FORMAT ": %s",
+  if (!sluice_split_json_validate (data, len, &offset, &local_error))
+    return split_array_fail_at (self, error, self->element_offset + offset,
+                                "element %" G_GUINT64_FORMAT ": %s",
                                 self->records + 1, local_error->message);
 
-  node = sluice_split_json_parse (self->json, data, len, &error_line, &error_column, &local_error);
-  if (node == NULL)
-    {
-      /* json-glib counts within the element: on its first line, the
-       * column gives the byte in the input */
-      if (error_line == 1 && error_column > 0)
-        return split_array_fail_at (self, error, self->element_offset + error_column - 1,
-                                    "element %" G_GUINT64_FORMAT ": %s",
-                                    self->records + 1, local_error->message);
-      if (error_line > 1)
-        return split_array_fail_at (self, error, self->element_offset,
-                                    "element %" G_GUINT64_FORMAT " (its line %" G_GUINT64_FORMAT
-                                    ", column %" G_GUINT64_FORMAT "): %s",
-                                    self->records + 1, error_line, error_column, local_error->message);
-      return split_array_fail_at (self, error, self->element_offset, "element %" G_GUINT64_FORMAT ": %s",
-                                  self->records + 1, local_error->message);
-    }
-
+  g_queue_push_tail (out, g_bytes_new (data, len));
   g_byte_array_set_size (self->pending, 0);
   self->records++;
-  g_queue_push_tail (out, node);
   self->state = ARRAY_STATE_AFTER;
   return TRUE;
 }
@@ -373,7 +331,7 @@ split_array_scan_element (SluiceSplitJsonArrayParser *self,
 
   if (self->kind == ELEMENT_SCALAR)
     {
-      /* ends before whitespace, ',' or ']'; json-glib judges the token */
+      /* ends before whitespace, ',' or ']'; the validator judges the token */
       for (; pos < len; pos++)
         {
           guint8 c = data[pos];
@@ -450,7 +408,7 @@ split_array_fail_unexpected (SluiceSplitJsonArrayParser *self,
                              const char                 *expected,
                              GError                    **error)
 {
-  g_autofree char *got = split_json_describe_byte (self->reader.data[self->reader.pos]);
+  g_autofree char *got = sluice_split_json_describe_byte (self->reader.data[self->reader.pos]);
 
   return split_array_fail_at (self, error, split_array_offset (self), "expected %s, got %s",
                               expected, got);
@@ -596,7 +554,6 @@ split_array_free (SluiceSplitParser *parser)
   SluiceSplitJsonArrayParser *self = (SluiceSplitJsonArrayParser *) parser;
 
   sluice_split_reader_clear (&self->reader);
-  g_clear_object (&self->json);
   g_byte_array_unref (self->pending);
   g_free (self);
 }
@@ -616,7 +573,6 @@ sluice_split_json_array_parser_new (SluiceSplitOptions *options,
   self->parent.options = sluice_split_options_ref (options);
   self->parent.stream = g_object_ref (stream);
   sluice_split_reader_init (&self->reader, stream, "json-array");
-  self->json = json_parser_new ();
   self->pending = g_byte_array_new ();
   self->state = ARRAY_STATE_START;
   return &self->parent;

@@ -14,8 +14,8 @@ G_BEGIN_DECLS
  * records in a chunk cannot pile up as thousands of messages. */
 #define SLUICE_SPLIT_BATCH_RECORDS 256
 
-/* json-glib parses recursively: without a bound, "[[[[..." of a few
- * hundred kilobytes overflows the stack. */
+/* JSON records are parsed later by json-glib, which recurses: without a
+ * bound, "[[[[..." of a few hundred kilobytes overflows its stack. */
 #define SLUICE_SPLIT_JSON_MAX_DEPTH 512
 
 typedef enum {
@@ -55,9 +55,10 @@ const char *sluice_split_format_to_string (SluiceSplitFormat format);
 typedef struct _SluiceSplitParser SluiceSplitParser;
 
 typedef struct {
-  /* Parses records and appends them to @out (JsonNode for the JSON-producing
-   * formats, GBytes for xml) until @out holds @max_records, the input ends
-   * (parser->finished is set then) or something fails. Blocks on reads. */
+  /* Parses records and appends them to @out (JsonNode for csv, GBytes
+   * holding the record's text for the others) until @out holds
+   * @max_records, the input ends (parser->finished is set then) or
+   * something fails. Blocks on reads. */
   gboolean (*fill) (SluiceSplitParser *self,
                     GQueue            *out,
                     guint              max_records,
@@ -116,22 +117,20 @@ gboolean sluice_split_reader_refill (SluiceSplitReader *reader,
                                      GCancellable      *cancellable,
                                      GError           **error);
 
-/* Refuses, before json-glib sees it, a text that nests deeper than
- * SLUICE_SPLIT_JSON_MAX_DEPTH or that json-glib would accept although it
- * is not JSON, or turn into strings that are not UTF-8: comments,
- * single-quoted strings, short \u escapes, unpaired surrogates. */
-gboolean sluice_split_json_prescan (const char *data,
-                                    gsize       len,
-                                    GError    **error);
-/* Parses one JSON value. On error, @error's message is json-glib's
- * without its "<data>:L:C: Parse error:" prefix, whose line and column
- * (1-based; 0 when unknown) go to @out_line and @out_column. */
-JsonNode *sluice_split_json_parse (JsonParser *parser,
-                                   const char *data,
-                                   gsize       len,
-                                   guint64    *out_line,
-                                   guint64    *out_column,
-                                   GError    **error);
+/* Checks that @text is exactly one JSON value as RFC 8259 has it, with
+ * whitespace around it allowed: objects with string keys, arrays, numbers
+ * in JSON's own grammar, true/false/null, strings with JSON's escapes only,
+ * no unpaired surrogate escape, no raw control character and valid UTF-8.
+ * It also refuses nesting deeper than SLUICE_SPLIT_JSON_MAX_DEPTH. What it
+ * accepts, json-glib parses into the value the text says. On failure,
+ * @error's message says what is wrong (not where) and @out_offset is the
+ * byte of @text where it is. */
+gboolean sluice_split_json_validate (const char *text,
+                                     gsize       len,
+                                     gsize      *out_offset,
+                                     GError    **error);
+/* A byte for a message: printable ASCII quoted, anything else in hex. */
+char *sluice_split_json_describe_byte (guint8 c);
 
 /* The messages one input splits into. */
 #define SLUICE_TYPE_SPLIT_ITER (sluice_split_iter_get_type ())
