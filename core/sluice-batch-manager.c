@@ -393,6 +393,7 @@ on_claimed (GObject *object, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) records = sluice_batch_store_claim_finish (SLUICE_BATCH_STORE (object),
                                                                   result, &error);
+  g_autoptr(GPtrArray) events = NULL;
   Chunk *chunk;
 
   processor->claiming = FALSE;
@@ -419,25 +420,25 @@ on_claimed (GObject *object, GAsyncResult *result, gpointer user_data)
   chunk->unsettled = records->len;
   processor->chunks++;
 
+  /* The whole chunk goes to the engine in one call. */
+  events = g_ptr_array_new_full (records->len, g_object_unref);
   for (guint i = 0; i < records->len; i++)
     {
       SluiceMessage *record = g_ptr_array_index (records, i);
-      g_autoptr(SluiceEvent) event = sluice_batch_record_event_new (record, on_record_settled, chunk);
-      g_autofree char *run_id = NULL;
 
       sluice_message_set_header (record, "sluice-batch", processor->batch_id);
-      run_id = sluice_engine_inject_at (self->engine, processor->workflow, processor->after_node,
-                                        event, &error);
-      if (run_id == NULL)
-        {
-          /* The workflow is not (or no longer) here: leave the record to
-           * its lease and stop taking more. */
-          g_message ("batch %s: %s", processor->batch_id, error->message);
-          g_clear_error (&error);
-          processor->finished = TRUE;
-          on_record_settled (SLUICE_RECORD_OUTCOME_ABANDONED, sluice_message_get_id (record), NULL,
-                             chunk);
-        }
+      g_ptr_array_add (events, sluice_batch_record_event_new (record, on_record_settled, chunk));
+    }
+  if (!sluice_engine_inject_all_at (self->engine, processor->workflow, processor->after_node,
+                                    events, &error))
+    {
+      /* The workflow is not (or no longer) here: leave the records to
+       * their lease and stop taking more. */
+      g_message ("batch %s: %s", processor->batch_id, error->message);
+      processor->finished = TRUE;
+      for (guint i = 0; i < records->len; i++)
+        on_record_settled (SLUICE_RECORD_OUTCOME_ABANDONED,
+                           sluice_message_get_id (g_ptr_array_index (records, i)), NULL, chunk);
     }
 
   processor_pump (processor);

@@ -19,13 +19,18 @@ report (SluiceBatchRecordEvent *self, SluiceRecordOutcomeKind kind, const char *
   self->func (kind, sluice_message_get_id (record), error, self->user_data);
 }
 
-/* Settling is bookkeeping in memory: the store hears of it once per chunk. */
+/* Settling is bookkeeping in memory: the store hears of it once per chunk.
+ * It is done by the time the call returns, so a caller that wants no
+ * callback (the engine, once per record) costs no task. */
 static void
 settle_now (SluiceEvent *event, GCancellable *cancellable, GAsyncReadyCallback callback,
             gpointer user_data, gpointer tag)
 {
-  g_autoptr(GTask) task = g_task_new (event, cancellable, callback, user_data);
+  g_autoptr(GTask) task = NULL;
 
+  if (callback == NULL)
+    return;
+  task = g_task_new (event, cancellable, callback, user_data);
   g_task_set_source_tag (task, tag);
   g_task_return_boolean (task, TRUE);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-engine.h"
 
+#include "sluice-batch-record-event.h"
 #include "sluice-batch-step.h"
 #include "sluice-run-observer.h"
 #include "sluice-source-iter.h"
@@ -14,6 +15,14 @@
  * run has none); a pull is complete once its iterator is exhausted and all
  * its hops are, and the run once nothing is left. Only then is the event
  * settled: acked, or dead-lettered with the first unhandled error.
+ *
+ * A batch moves hundreds of thousands of runs a second through here, so a
+ * run is one struct from the moment it is queued (nothing is hung on its
+ * event), its id is formatted once and by hand, the runs of a flow share
+ * one cancellable (only shutdown cancels, and then all of them), steps
+ * that watch runs hear only of the runs that reached them, and a node built
+ * into core that can take a message at once (the batch node filling its
+ * buffer) is handed it directly (SluiceEngineFastPath).
  */
 
 typedef struct _Flow Flow;
@@ -30,7 +39,12 @@ struct _SluiceEngine
   guint          grace_timeout;
   guint64        next_run_id;
   GObject       *batch_manager; /* weak: the manager holds the engine */
+  guint          starting;   /* depth of run_start() calls */
 };
+
+/* At most this many run observers per workflow are told only of the runs
+ * that reached them; past that, all of them hear of every run. */
+#define MAX_TRACKED_OBSERVERS 32
 
 struct _Flow
 {
@@ -41,23 +55,32 @@ struct _Flow
   gulong          event_handler;
   GPtrArray      *instances; /* per node: GObject step, or NULL for sources */
   GPtrArray      *contexts;  /* per node: SluiceContext */
-  GHashTable     *runs;      /* Run* set */
-  GQueue          waiting;   /* SluiceEvent* */
+  GQueue          runs;      /* Run*, started; linked through Run.link */
+  GQueue          waiting;   /* Run*, not started yet; linked through Run.link */
+  GCancellable   *cancellable; /* shared by the runs */
+  GArray         *observers; /* guint node index of each SluiceRunObserver step */
+  gint           *observer_bit; /* per node: its bit in Run.observers_seen, or -1 */
+  const SluiceEngineFastPath **fast_paths; /* per node, or NULL */
   guint           concurrency;
+  guint           credit;    /* last credit given to the trigger */
+  gboolean        credit_known;
   gboolean        stopped;
 };
 
 struct _Run
 {
+  GList          link;       /* in its flow's waiting or runs queue */
   Flow          *flow;
   SluiceEvent   *event;
-  char          *id;
-  GCancellable  *cancellable;
+  SluiceWorkflowNode *start_node; /* injected after this node, or NULL */
+  guint64        number;
+  char          *id;         /* "<workflow>-<number>", made when first needed */
   guint          root_units;
   GError        *failure;    /* first error that went to the dead-letter place */
-  GHashTable    *retrying;   /* Hop* -> clock timeout id, hops waiting to retry */
+  GHashTable    *retrying;   /* Hop* -> clock timeout id, hops waiting to retry; lazy */
   gint64         started_usec;
   guint          observers_pending;
+  guint32        observers_seen; /* bits of Flow.observer_bit reached by a hop */
 };
 
 struct _Pull
@@ -66,6 +89,7 @@ struct _Pull
   SluiceWorkflowNode *node;    /* the producer */
   SluiceMessage      *input;   /* what the producer was given */
   SluiceMessageIter  *iter;
+  SluiceMessage      *peeked;  /* taken from iter, not routed yet */
   Pull               *parent;
   guint               in_flight; /* hops and pulls started from it, not done */
   gboolean            exhausted;
@@ -82,9 +106,6 @@ typedef struct
   guint               attempt;
   gboolean            to_dead_letter; /* this hop carries a failure */
 } Hop;
-
-#define RUN_ID_KEY "sluice-run-id"
-#define START_NODE_KEY "sluice-start-node"
 
 enum { SIGNAL_RUN_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -112,6 +133,7 @@ unit_begin (Run *run, Pull *parent)
 static void
 pull_free (Pull *pull)
 {
+  g_clear_object (&pull->peeked);
   g_clear_object (&pull->input);
   g_clear_object (&pull->iter);
   g_free (pull);
@@ -314,13 +336,16 @@ pull_pump (Pull *pull)
   pull->busy = TRUE;
   while (!pull->exhausted && !pull->pulling && pull->in_flight < window)
     {
-      gboolean ready = FALSE;
-      g_autoptr(SluiceMessage) message = sluice_message_iter_pop_ready (pull->iter, &ready);
+      gboolean ready = TRUE;
+      g_autoptr(SluiceMessage) message = g_steal_pointer (&pull->peeked);
 
+      if (message == NULL)
+        message = sluice_message_iter_pop_ready (pull->iter, &ready);
       if (!ready)
         {
           pull->pulling = TRUE;
-          sluice_message_iter_next_async (pull->iter, pull->run->cancellable, on_next, pull);
+          sluice_message_iter_next_async (pull->iter, pull->run->flow->cancellable, on_next,
+                                          pull);
           break;
         }
       if (message == NULL)
@@ -337,13 +362,26 @@ pull_pump (Pull *pull)
 static void
 hop_succeeded (Hop *hop, SluiceMessageIter *iter)
 {
-  Pull *pull = g_new0 (Pull, 1);
+  gboolean ready = FALSE;
+  SluiceMessage *first = sluice_message_iter_pop_ready (iter, &ready);
+  Pull *pull;
+
+  /* A sink or a filter emits nothing: an output that is over at once
+   * needs no pull, and the hop's unit ends here. */
+  if (ready && first == NULL)
+    {
+      g_object_unref (iter);
+      unit_end (hop->run, hop->parent);
+      return;
+    }
 
   /* The pull takes over the hop's unit in its parent. */
+  pull = g_new0 (Pull, 1);
   pull->run = hop->run;
   pull->node = hop->node;
   pull->input = g_object_ref (hop->message);
   pull->iter = iter;
+  pull->peeked = first;
   pull->parent = hop->parent;
   pull_pump (pull);
 }
@@ -384,7 +422,7 @@ hop_finished (Hop *hop, SluiceMessageIter *iter, GError *error)
 
   if (retry != NULL && sluice_error_is_retryable (error) &&
       sluice_retry_policy_allows_retry (retry, hop->attempt) &&
-      !g_cancellable_is_cancelled (run->cancellable))
+      !g_cancellable_is_cancelled (run->flow->cancellable))
     {
       SluiceContext *context = g_ptr_array_index (run->flow->contexts, hop->node->index);
       gint64 delay = sluice_retry_policy_get_delay (retry, hop->attempt, NULL);
@@ -394,6 +432,8 @@ hop_finished (Hop *hop, SluiceMessageIter *iter, GError *error)
                   "run %s: attempt %u failed (%s); retrying in %s", run->id, hop->attempt,
                   error->message, delay_text);
       hop->attempt++;
+      if (run->retrying == NULL)
+        run->retrying = g_hash_table_new (NULL, NULL);
       g_hash_table_insert (run->retrying, hop,
                            GUINT_TO_POINTER (sluice_clock_add_timeout (
                              sluice_context_get_clock (context), delay, on_retry_due, hop, NULL)));
@@ -431,7 +471,7 @@ run_hop (Hop *hop)
   GObject *instance = g_ptr_array_index (flow->instances, hop->node->index);
   g_autoptr(GError) error = NULL;
 
-  if (g_cancellable_set_error_if_cancelled (hop->run->cancellable, &error))
+  if (g_cancellable_set_error_if_cancelled (flow->cancellable, &error))
     {
       hop_finished (hop, NULL, error);
       return;
@@ -439,9 +479,19 @@ run_hop (Hop *hop)
 
   sluice_message_set_attempt (hop->message, hop->attempt);
 
+  if (flow->fast_paths[hop->node->index] != NULL)
+    {
+      SluiceMessageIter *iter = NULL;
+
+      if (flow->fast_paths[hop->node->index]->take (instance, hop->message, &iter))
+        {
+          hop_finished (hop, iter, NULL);
+          return;
+        }
+    }
   if (instance != NULL)
     {
-      sluice_step_process_async (SLUICE_STEP (instance), hop->message, hop->run->cancellable,
+      sluice_step_process_async (SLUICE_STEP (instance), hop->message, flow->cancellable,
                                  on_step_processed, hop);
       return;
     }
@@ -466,7 +516,10 @@ start_hop (Run *run, SluiceWorkflowNode *node, SluiceMessage *message, Pull *par
            gboolean to_dead_letter)
 {
   Hop *hop = g_new0 (Hop, 1);
+  gint bit = run->flow->observer_bit[node->index];
 
+  if (bit >= 0)
+    run->observers_seen |= 1u << bit;
   hop->run = run;
   hop->node = node;
   hop->message = g_object_ref (message);
@@ -484,7 +537,6 @@ static void
 run_free (Run *run)
 {
   g_clear_object (&run->event);
-  g_clear_object (&run->cancellable);
   g_clear_error (&run->failure);
   g_clear_pointer (&run->retrying, g_hash_table_unref);
   g_free (run->id);
@@ -514,7 +566,7 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
                 run->id, outcome == SLUICE_EVENT_RETRY ? "handed back" : "dead-lettered",
                 elapsed / 1000.0, run->failure != NULL ? run->failure->message : "");
 
-  g_hash_table_remove (flow->runs, run);
+  g_queue_unlink (&flow->runs, &run->link);
   g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0, sluice_workflow_get_name (flow->workflow),
                  run->id, (guint) outcome,
                  settle_error != NULL ? settle_error->message
@@ -557,7 +609,37 @@ run_settle (Run *run)
 {
   /* A run cut short by shutdown goes back to its source for redelivery:
    * it did not fail. */
-  if (run->failure != NULL && g_error_matches (run->failure, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  gboolean handed_back = run->failure != NULL &&
+                         g_error_matches (run->failure, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* A batch record is settled in memory (its chunk tells the store once),
+   * and without a callback its event settles at once: no round trip
+   * through the main loop per record. Not inside run_start() though: whoever
+   * injected the event must not see its run end before the call returns. */
+  if (SLUICE_IS_BATCH_RECORD_EVENT (run->event) && run->flow->engine->starting == 0)
+    {
+      SluiceEventOutcome outcome;
+
+      if (handed_back)
+        {
+          sluice_event_retry_async (run->event, 0, NULL, NULL, NULL);
+          outcome = SLUICE_EVENT_RETRY;
+        }
+      else if (run->failure != NULL)
+        {
+          sluice_event_dead_letter_async (run->event, run->failure, NULL, NULL, NULL);
+          outcome = SLUICE_EVENT_DEAD_LETTERED;
+        }
+      else
+        {
+          sluice_event_ack_async (run->event, NULL, NULL, NULL);
+          outcome = SLUICE_EVENT_ACKED;
+        }
+      run_settled (run, outcome, NULL);
+      return;
+    }
+
+  if (handed_back)
     sluice_event_retry_async (run->event, 0, NULL, on_handed_back, run);
   else if (run->failure != NULL)
     sluice_event_dead_letter_async (run->event, run->failure, NULL, on_dead_lettered, run);
@@ -579,44 +661,72 @@ on_observer_done (GObject *object, GAsyncResult *result, gpointer user_data)
 }
 
 /* Every message of the run is done: let the steps that keep per-run state
- * finish it (a batch is flushed and closed), then settle the event. */
+ * finish it (a batch is flushed and closed), then settle the event. An
+ * observer ignores runs it never saw, so only those the run reached are
+ * asked: the runs that process a batch's records start after its batch
+ * node and never reach it. */
 static void
 run_complete (Run *run)
 {
-  GPtrArray *instances = run->flow->instances;
+  Flow *flow = run->flow;
+  gboolean tracked = flow->observers->len <= MAX_TRACKED_OBSERVERS;
 
   run->observers_pending = 1;
-  for (guint i = 0; i < instances->len; i++)
+  for (guint i = 0; i < flow->observers->len; i++)
     {
-      GObject *instance = g_ptr_array_index (instances, i);
+      guint index = g_array_index (flow->observers, guint, i);
+      SluiceRunObserver *observer = g_ptr_array_index (flow->instances, index);
 
-      if (instance != NULL && SLUICE_IS_RUN_OBSERVER (instance))
-        {
-          run->observers_pending++;
-          sluice_run_observer_run_finished_async (SLUICE_RUN_OBSERVER (instance), run->id,
-                                                  run->failure != NULL, NULL, on_observer_done,
-                                                  run);
-        }
+      if (tracked && (run->observers_seen & (1u << flow->observer_bit[index])) == 0)
+        continue;
+      run->observers_pending++;
+      sluice_run_observer_run_finished_async (observer, run->id, run->failure != NULL, NULL,
+                                              on_observer_done, run);
     }
   if (--run->observers_pending == 0)
     run_settle (run);
 }
 
-static void
-run_start (Flow *flow, SluiceEvent *event)
+/* "<workflow>-<number>", without printf: one per run. */
+static char *
+run_format_id (Flow *flow, guint64 number)
 {
-  SluiceMessage *message = sluice_event_get_message (event);
-  GPtrArray *entries = sluice_workflow_get_entry_nodes (flow->workflow);
-  SluiceWorkflowNode *start_node = g_object_get_data (G_OBJECT (event), START_NODE_KEY);
-  Run *run = g_new0 (Run, 1);
+  const char *name = sluice_workflow_get_name (flow->workflow);
+  gsize name_len = strlen (name);
+  char digits[20];
+  gsize n_digits = 0;
+  char *id;
 
-  run->flow = flow;
-  run->event = g_object_ref (event);
-  run->id = g_strdup (g_object_get_data (G_OBJECT (event), RUN_ID_KEY));
-  run->cancellable = g_cancellable_new ();
-  run->retrying = g_hash_table_new (NULL, NULL);
+  do
+    {
+      digits[n_digits++] = (char) ('0' + number % 10);
+      number /= 10;
+    }
+  while (number > 0);
+
+  id = g_malloc (name_len + 1 + n_digits + 1);
+  memcpy (id, name, name_len);
+  id[name_len] = '-';
+  for (gsize i = 0; i < n_digits; i++)
+    id[name_len + 1 + i] = digits[n_digits - 1 - i];
+  id[name_len + 1 + n_digits] = '\0';
+  return id;
+}
+
+/* Starts a run taken off the waiting queue. */
+static void
+run_start (Run *run)
+{
+  Flow *flow = run->flow;
+  SluiceEngine *self = flow->engine;
+  SluiceMessage *message = sluice_event_get_message (run->event);
+  GPtrArray *entries = sluice_workflow_get_entry_nodes (flow->workflow);
+  SluiceWorkflowNode *start_node = run->start_node;
+
+  if (run->id == NULL)
+    run->id = run_format_id (flow, run->number);
   run->started_usec = g_get_monotonic_time ();
-  g_hash_table_add (flow->runs, run);
+  g_queue_push_tail_link (&flow->runs, &run->link);
 
   sluice_message_ensure_traceparent (message);
   sluice_message_set_header (message, SLUICE_HEADER_RUN, run->id);
@@ -626,6 +736,7 @@ run_start (Flow *flow, SluiceEvent *event)
     sluice_log (flow->context, message, G_LOG_LEVEL_DEBUG, "run %s started", run->id);
 
   /* Hold the root open until every entry hop is started. */
+  self->starting++;
   unit_begin (run, NULL);
   if (start_node != NULL)
     {
@@ -645,43 +756,64 @@ run_start (Flow *flow, SluiceEvent *event)
     for (guint i = 0; i < entries->len; i++)
       start_hop (run, g_ptr_array_index (entries, i), message, NULL, FALSE);
   unit_end (run, NULL);
+  self->starting--;
 }
 
 /* ---- Flows ---- */
 
+/* The engine is the only one that sets a trigger's credit, so an
+ * unchanged credit need not be told again. */
 static void
 flow_update_credit (Flow *flow)
 {
-  guint busy = g_hash_table_size (flow->runs) + flow->waiting.length;
+  guint busy = flow->runs.length + flow->waiting.length;
+  guint credit = busy < flow->concurrency ? flow->concurrency - busy : 0;
 
-  if (flow->trigger != NULL)
-    sluice_trigger_set_credit (SLUICE_TRIGGER (flow->trigger),
-                               busy < flow->concurrency ? flow->concurrency - busy : 0);
+  if (flow->trigger == NULL || (flow->credit_known && flow->credit == credit))
+    return;
+  flow->credit = credit;
+  flow->credit_known = TRUE;
+  sluice_trigger_set_credit (SLUICE_TRIGGER (flow->trigger), credit);
 }
 
 static void
 flow_dispatch (Flow *flow)
 {
-  while (!flow->stopped && flow->waiting.length > 0 &&
-         g_hash_table_size (flow->runs) < flow->concurrency)
+  while (!flow->stopped && flow->waiting.length > 0 && flow->runs.length < flow->concurrency)
     {
-      g_autoptr(SluiceEvent) event = g_queue_pop_head (&flow->waiting);
+      Run *run = g_queue_peek_head_link (&flow->waiting)->data;
 
-      run_start (flow, event);
+      g_queue_unlink (&flow->waiting, &run->link);
+      run_start (run);
     }
   flow_update_credit (flow);
 }
 
-/* Queues an event for a run; the run id is fixed now so that a caller
- * injecting an event can follow its run. */
-static char *
-flow_enqueue (Flow *flow, SluiceEvent *event)
+/* Queues an event for a run, to start after @start_node (or at the entry
+ * nodes). The run's number is fixed now, so that a caller that wants the
+ * id can follow its run; the id itself is formatted when first needed. */
+static Run *
+flow_push (Flow *flow, SluiceEvent *event, SluiceWorkflowNode *start_node)
 {
-  char *id = g_strdup_printf ("%s-%" G_GUINT64_FORMAT, sluice_workflow_get_name (flow->workflow),
-                              ++flow->engine->next_run_id);
+  Run *run = g_new0 (Run, 1);
 
-  g_object_set_data_full (G_OBJECT (event), RUN_ID_KEY, g_strdup (id), g_free);
-  g_queue_push_tail (&flow->waiting, g_object_ref (event));
+  run->link.data = run;
+  run->flow = flow;
+  run->event = g_object_ref (event);
+  run->start_node = start_node;
+  run->number = ++flow->engine->next_run_id;
+  g_queue_push_tail_link (&flow->waiting, &run->link);
+  return run;
+}
+
+static char *
+flow_enqueue (Flow *flow, SluiceEvent *event, SluiceWorkflowNode *start_node)
+{
+  Run *run = flow_push (flow, event, start_node);
+  char *id;
+
+  run->id = run_format_id (flow, run->number);
+  id = g_strdup (run->id);
   flow_dispatch (flow);
   return id;
 }
@@ -698,7 +830,8 @@ on_trigger_event (SluiceTrigger *trigger, SluiceEvent *event, gpointer user_data
       return;
     }
   /* Never dropped: past the concurrency limit it waits its turn. */
-  g_free (flow_enqueue (flow, event));
+  flow_push (flow, event, NULL);
+  flow_dispatch (flow);
 }
 
 /* Sources hold no shared instance: their slot is NULL. */
@@ -717,9 +850,21 @@ flow_free (Flow *flow)
       g_clear_signal_handler (&flow->event_handler, flow->trigger);
       g_clear_object (&flow->trigger);
     }
-  g_queue_clear_full (&flow->waiting, g_object_unref);
-  g_clear_pointer (&flow->runs, g_hash_table_unref);
+  /* The queues link their runs through the runs themselves. Runs in
+   * flight were reported by dispose: they are not freed under the steps
+   * that still work on them. */
+  while (flow->waiting.length > 0)
+    {
+      Run *run = g_queue_peek_head_link (&flow->waiting)->data;
+
+      g_queue_unlink (&flow->waiting, &run->link);
+      run_free (run);
+    }
   g_clear_pointer (&flow->instances, g_ptr_array_unref);
+  g_clear_pointer (&flow->observers, g_array_unref);
+  g_clear_pointer (&flow->observer_bit, g_free);
+  g_clear_pointer (&flow->fast_paths, g_free);
+  g_clear_object (&flow->cancellable);
   g_clear_pointer (&flow->contexts, g_ptr_array_unref);
   g_clear_object (&flow->context);
   g_clear_object (&flow->workflow);
@@ -738,9 +883,11 @@ flow_stop (Flow *flow)
   /* Events that never started go back to their sources. */
   while (flow->waiting.length > 0)
     {
-      g_autoptr(SluiceEvent) event = g_queue_pop_head (&flow->waiting);
+      Run *run = g_queue_peek_head_link (&flow->waiting)->data;
 
-      sluice_event_retry_async (event, 0, NULL, NULL, NULL);
+      g_queue_unlink (&flow->waiting, &run->link);
+      sluice_event_retry_async (run->event, 0, NULL, NULL, NULL);
+      run_free (run);
     }
 }
 
@@ -772,8 +919,12 @@ sluice_engine_add_workflow (SluiceEngine   *self,
   flow->context = sluice_context_new_child (self->context, name);
   flow->instances = g_ptr_array_new_full (nodes->len, unref_if_set);
   flow->contexts = g_ptr_array_new_full (nodes->len, g_object_unref);
-  flow->runs = g_hash_table_new (NULL, NULL);
+  flow->cancellable = g_cancellable_new ();
+  flow->observers = g_array_new (FALSE, FALSE, sizeof (guint));
+  flow->observer_bit = g_new (gint, MAX (nodes->len, 1));
+  flow->fast_paths = g_new0 (const SluiceEngineFastPath *, MAX (nodes->len, 1));
   flow->concurrency = sluice_workflow_get_concurrency (workflow);
+  g_queue_init (&flow->runs);
   g_queue_init (&flow->waiting);
 
   for (guint i = 0; i < nodes->len; i++)
@@ -801,6 +952,14 @@ sluice_engine_add_workflow (SluiceEngine   *self,
             }
         }
       g_ptr_array_add (flow->instances, instance);
+      if (instance != NULL)
+        flow->fast_paths[i] = g_object_get_data (instance, SLUICE_ENGINE_FAST_PATH);
+      flow->observer_bit[i] = -1;
+      if (instance != NULL && SLUICE_IS_RUN_OBSERVER (instance))
+        {
+          flow->observer_bit[i] = (gint) MIN (flow->observers->len, MAX_TRACKED_OBSERVERS - 1);
+          g_array_append_val (flow->observers, i);
+        }
     }
 
   {
@@ -879,19 +1038,19 @@ sluice_engine_get_workflow (SluiceEngine *self, const char *workflow)
   return flow != NULL ? flow->workflow : NULL;
 }
 
-char *
-sluice_engine_inject_at (SluiceEngine *self,
-                         const char   *workflow,
-                         const char   *after_node,
-                         SluiceEvent  *event,
-                         GError      **error)
+/* The running flow named @workflow, and the node named @after_node in it
+ * (NULL without one). */
+static Flow *
+engine_find_target (SluiceEngine        *self,
+                    const char          *workflow,
+                    const char          *after_node,
+                    SluiceWorkflowNode **out_node,
+                    GError             **error)
 {
-  Flow *flow;
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+  GPtrArray *nodes;
 
-  g_return_val_if_fail (SLUICE_IS_ENGINE (self), NULL);
-  g_return_val_if_fail (SLUICE_IS_EVENT (event), NULL);
-
-  flow = g_hash_table_lookup (self->flows, workflow);
+  *out_node = NULL;
   if (flow == NULL)
     {
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
@@ -904,24 +1063,64 @@ sluice_engine_inject_at (SluiceEngine *self,
                    "workflow '%s' is shutting down", workflow);
       return NULL;
     }
-  if (after_node != NULL)
-    {
-      SluiceWorkflowNode *node = NULL;
-      GPtrArray *nodes = sluice_workflow_get_nodes (flow->workflow);
+  if (after_node == NULL)
+    return flow;
 
-      for (guint i = 0; i < nodes->len && node == NULL; i++)
-        if (g_str_equal (((SluiceWorkflowNode *) g_ptr_array_index (nodes, i))->id, after_node))
-          node = g_ptr_array_index (nodes, i);
-      if (node == NULL)
-        {
-          g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND,
-                       "workflow '%s' has no node '%s'", workflow, after_node);
-          return NULL;
-        }
-      /* The workflow (and so the node) outlives every event queued for it. */
-      g_object_set_data (G_OBJECT (event), START_NODE_KEY, node);
-    }
-  return flow_enqueue (flow, event);
+  /* The workflow (and so the node) outlives every event queued for it. */
+  nodes = sluice_workflow_get_nodes (flow->workflow);
+  for (guint i = 0; i < nodes->len; i++)
+    if (g_str_equal (((SluiceWorkflowNode *) g_ptr_array_index (nodes, i))->id, after_node))
+      {
+        *out_node = g_ptr_array_index (nodes, i);
+        return flow;
+      }
+  g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "workflow '%s' has no node '%s'",
+               workflow, after_node);
+  return NULL;
+}
+
+char *
+sluice_engine_inject_at (SluiceEngine *self,
+                         const char   *workflow,
+                         const char   *after_node,
+                         SluiceEvent  *event,
+                         GError      **error)
+{
+  SluiceWorkflowNode *node;
+  Flow *flow;
+
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (SLUICE_IS_EVENT (event), NULL);
+
+  flow = engine_find_target (self, workflow, after_node, &node, error);
+  if (flow == NULL)
+    return NULL;
+  return flow_enqueue (flow, event, node);
+}
+
+gboolean
+sluice_engine_inject_all_at (SluiceEngine *self,
+                             const char   *workflow,
+                             const char   *after_node,
+                             GPtrArray    *events,
+                             GError      **error)
+{
+  SluiceWorkflowNode *node;
+  Flow *flow;
+
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (events != NULL, FALSE);
+
+  for (guint i = 0; i < events->len; i++)
+    g_return_val_if_fail (SLUICE_IS_EVENT (g_ptr_array_index (events, i)), FALSE);
+
+  flow = engine_find_target (self, workflow, after_node, &node, error);
+  if (flow == NULL)
+    return FALSE;
+  for (guint i = 0; i < events->len; i++)
+    flow_push (flow, g_ptr_array_index (events, i), node);
+  flow_dispatch (flow);
+  return TRUE;
 }
 
 guint
@@ -929,7 +1128,7 @@ sluice_engine_get_running (SluiceEngine *self, const char *workflow)
 {
   Flow *flow = g_hash_table_lookup (self->flows, workflow);
 
-  return flow != NULL ? g_hash_table_size (flow->runs) : 0;
+  return flow != NULL ? flow->runs.length : 0;
 }
 
 guint
@@ -951,7 +1150,7 @@ count_runs (SluiceEngine *self)
 
   g_hash_table_iter_init (&iter, self->flows);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
-    total += g_hash_table_size (flow->runs);
+    total += flow->runs.length;
   return total;
 }
 
@@ -970,37 +1169,48 @@ maybe_finish_shutdown (SluiceEngine *self)
 static gboolean
 on_grace_over (gpointer user_data)
 {
-  SluiceEngine *self = user_data;
+  g_autoptr(SluiceEngine) self = g_object_ref (user_data);
+  g_autoptr(GPtrArray) cancelling = g_ptr_array_new ();
+  g_autoptr(GPtrArray) waking = g_ptr_array_new ();
   GHashTableIter flows;
   Flow *flow;
 
   self->grace_timeout = 0;
+
+  /* A hop waiting out its backoff would keep its run alive until the delay
+   * ends: it is woken, to find itself cancelled. Everything is collected
+   * before anything is cancelled: a cancelled step may end its run at once
+   * (and free it), but not a run that has a hop waiting. */
   g_hash_table_iter_init (&flows, self->flows);
   while (g_hash_table_iter_next (&flows, NULL, (gpointer *) &flow))
     {
-      GHashTableIter runs;
-      Run *run;
-
-      g_hash_table_iter_init (&runs, flow->runs);
-      while (g_hash_table_iter_next (&runs, (gpointer *) &run, NULL))
+      if (flow->runs.length == 0)
+        continue;
+      g_ptr_array_add (cancelling, flow);
+      for (GList *l = flow->runs.head; l != NULL; l = l->next)
         {
-          g_autoptr(GList) waiting = g_hash_table_get_keys (run->retrying);
+          Run *run = l->data;
+          GHashTableIter retrying;
+          gpointer hop, timeout;
 
-          g_cancellable_cancel (run->cancellable);
-          /* A hop waiting out its backoff would keep the run alive until
-           * the delay ends: wake it now, to find itself cancelled. */
-          for (GList *l = waiting; l != NULL; l = l->next)
+          if (run->retrying == NULL)
+            continue;
+          g_hash_table_iter_init (&retrying, run->retrying);
+          while (g_hash_table_iter_next (&retrying, &hop, &timeout))
             {
-              Hop *hop = l->data;
-              SluiceContext *context = g_ptr_array_index (flow->contexts, hop->node->index);
+              SluiceContext *context = g_ptr_array_index (flow->contexts,
+                                                          ((Hop *) hop)->node->index);
 
               sluice_clock_cancel_timeout (sluice_context_get_clock (context),
-                                           GPOINTER_TO_UINT (g_hash_table_lookup (run->retrying,
-                                                                                  hop)));
-              on_retry_due (hop);
+                                           GPOINTER_TO_UINT (timeout));
+              g_ptr_array_add (waking, hop);
             }
         }
     }
+  for (guint i = 0; i < cancelling->len; i++)
+    g_cancellable_cancel (((Flow *) g_ptr_array_index (cancelling, i))->cancellable);
+  for (guint i = 0; i < waking->len; i++)
+    on_retry_due (g_ptr_array_index (waking, i));
   return G_SOURCE_REMOVE;
 }
 
@@ -1041,6 +1251,82 @@ sluice_engine_shutdown_finish (SluiceEngine *self, GAsyncResult *result, GError 
 
 /* ---- GObject ---- */
 
+/* run-finished is emitted once per run: marshalled here rather than by the
+ * generic (libffi) marshaller, and its strings are passed without copies
+ * (they live until the emission is over). */
+typedef void (*RunFinishedFunc) (gpointer    instance,
+                                 const char *workflow,
+                                 const char *run_id,
+                                 guint       outcome,
+                                 const char *error,
+                                 gpointer    user_data);
+
+static void
+run_finished_marshal (GClosure     *closure,
+                      GValue       *return_value,
+                      guint         n_param_values,
+                      const GValue *param_values,
+                      gpointer      invocation_hint,
+                      gpointer      marshal_data)
+{
+  GCClosure *cclosure = (GCClosure *) closure;
+  gpointer data1, data2;
+  RunFinishedFunc callback;
+
+  g_return_if_fail (n_param_values == 5);
+
+  if (G_CCLOSURE_SWAP_DATA (closure))
+    {
+      data1 = closure->data;
+      data2 = g_value_peek_pointer (param_values + 0);
+    }
+  else
+    {
+      data1 = g_value_peek_pointer (param_values + 0);
+      data2 = closure->data;
+    }
+  callback = (RunFinishedFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
+  callback (data1, g_value_get_string (param_values + 1), g_value_get_string (param_values + 2),
+            g_value_get_uint (param_values + 3), g_value_get_string (param_values + 4), data2);
+}
+
+static void
+run_finished_marshal_va (GClosure *closure,
+                         GValue   *return_value,
+                         gpointer  instance,
+                         va_list   args,
+                         gpointer  marshal_data,
+                         int       n_params,
+                         GType    *param_types)
+{
+  GCClosure *cclosure = (GCClosure *) closure;
+  gpointer data1, data2;
+  RunFinishedFunc callback;
+  const char *workflow, *run_id, *error;
+  guint outcome;
+  va_list args_copy;
+
+  va_copy (args_copy, args);
+  workflow = va_arg (args_copy, const char *);
+  run_id = va_arg (args_copy, const char *);
+  outcome = va_arg (args_copy, guint);
+  error = va_arg (args_copy, const char *);
+  va_end (args_copy);
+
+  if (G_CCLOSURE_SWAP_DATA (closure))
+    {
+      data1 = closure->data;
+      data2 = instance;
+    }
+  else
+    {
+      data1 = instance;
+      data2 = closure->data;
+    }
+  callback = (RunFinishedFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
+  callback (data1, workflow, run_id, outcome, error, data2);
+}
+
 static void
 sluice_engine_dispose (GObject *object)
 {
@@ -1055,9 +1341,9 @@ sluice_engine_dispose (GObject *object)
         {
           flow_stop (flow);
           /* Runs still in flight keep pointers into their flow. */
-          if (g_hash_table_size (flow->runs) > 0)
+          if (flow->runs.length > 0)
             g_critical ("engine disposed with %u run(s) of '%s' in flight; shut it down first",
-                        g_hash_table_size (flow->runs), sluice_workflow_get_name (flow->workflow));
+                        flow->runs.length, sluice_workflow_get_name (flow->workflow));
         }
     }
   g_clear_handle_id (&self->grace_timeout, g_source_remove);
@@ -1094,7 +1380,12 @@ sluice_engine_class_init (SluiceEngineClass *klass)
    */
   signals[SIGNAL_RUN_FINISHED] =
     g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING);
+                  run_finished_marshal, G_TYPE_NONE, 4,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+  g_signal_set_va_marshaller (signals[SIGNAL_RUN_FINISHED], G_TYPE_FROM_CLASS (klass),
+                              run_finished_marshal_va);
 }
 
 static void

@@ -7,6 +7,20 @@
 
 G_BEGIN_DECLS
 
+/* A step built into core may let the engine hand it a message directly
+ * when it can take it at once (the batch node, while its buffer has room):
+ * a static SluiceEngineFastPath set as the step's object data under
+ * SLUICE_ENGINE_FAST_PATH, looked up once per workflow. take() returns
+ * FALSE to have the message go through sluice_step_process_async() as
+ * usual; when it returns TRUE, *out_iter is the step's output. */
+typedef struct {
+  gboolean (*take) (GObject            *step,
+                    SluiceMessage      *message,
+                    SluiceMessageIter **out_iter);
+} SluiceEngineFastPath;
+
+#define SLUICE_ENGINE_FAST_PATH "sluice-engine-fast-path"
+
 /* Runs workflows: starts their triggers, runs each event through the
  * graph on the main loop (retries, routing, concurrency, backpressure) and
  * settles the event once the run is over. */
@@ -44,6 +58,16 @@ char *sluice_engine_inject_at (SluiceEngine *self,
                                const char   *after_node,
                                SluiceEvent  *event,
                                GError      **error);
+
+/* Queues a run for each SluiceEvent of @events, entering like
+ * sluice_engine_inject_at(), in order, and starts as many as there are free
+ * slots: one call for a chunk of batch records. Their run ids are not
+ * returned. Fails (queuing none) like sluice_engine_inject_at(). */
+gboolean sluice_engine_inject_all_at (SluiceEngine *self,
+                                      const char   *workflow,
+                                      const char   *after_node,
+                                      GPtrArray    *events,
+                                      GError      **error);
 
 gboolean sluice_engine_has_workflow (SluiceEngine *self,
                                      const char   *workflow);

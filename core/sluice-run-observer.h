@@ -6,10 +6,9 @@
 G_BEGIN_DECLS
 
 /* Core-private: a step that must act once a run is over (the batch node
- * flushes and closes the run's batch). The engine calls every step of the
- * workflow that implements it when a run's last message is done, and
- * settles the event only after all of them finished; an error fails the
- * run. A step ignores runs it never saw. */
+ * flushes and closes the run's batch). When a run's last message is done,
+ * the engine calls every such step the run reached, and settles the event
+ * only after all of them finished; an error fails the run. */
 #define SLUICE_TYPE_RUN_OBSERVER (sluice_run_observer_get_type ())
 G_DECLARE_INTERFACE (SluiceRunObserver, sluice_run_observer, SLUICE, RUN_OBSERVER, GObject)
 

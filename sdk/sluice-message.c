@@ -16,6 +16,12 @@
  * bytes, and a bytes body is parsed only when someone asks for JSON; both
  * conversions are kept. Everything else is allocated when first used:
  * messages are created by the hundred thousand per second.
+ *
+ * Headers live in a short list, each name and value in one allocation,
+ * until someone asks for them as a table (sluice_message_get_headers()):
+ * from then on the table is where they are kept. A message rarely carries
+ * more than a handful, and a list of them is cheaper to fill, search, copy
+ * and free than a hash table.
  */
 
 typedef enum {
@@ -25,6 +31,17 @@ typedef enum {
   BODY_STREAM,
 } BodyKind;
 
+/* One header in the list: "name\0value\0" in one block. */
+typedef struct {
+  char *name;
+  char *value;  /* points into the block of @name */
+} Header;
+
+/* Past this many headers the list becomes a table. */
+#define HEADER_LIST_MAX 16
+/* This many fit in the message itself: a batch record carries three. */
+#define HEADER_LIST_INLINE 4
+
 struct _SluiceMessage
 {
   GObject parent_instance;
@@ -32,7 +49,12 @@ struct _SluiceMessage
   char       *id;
   char       *content_type;
   char       *traceparent;
-  GHashTable *headers;
+  Header     *header_list;    /* while headers is NULL: inline_headers or
+                               * an array of header_list_size */
+  guint       n_headers;
+  guint       header_list_size;
+  Header      inline_headers[HEADER_LIST_INLINE];
+  GHashTable *headers;        /* once asked for, the only store */
   guint       attempt;
 
   BodyKind      body_kind;
@@ -65,6 +87,10 @@ sluice_message_finalize (GObject *object)
   g_free (self->id);
   g_free (self->content_type);
   g_free (self->traceparent);
+  for (guint i = 0; i < self->n_headers; i++)
+    g_free (self->header_list[i].name);
+  if (self->header_list != self->inline_headers)
+    g_free (self->header_list);
   g_clear_pointer (&self->headers, g_hash_table_unref);
 
   G_OBJECT_CLASS (sluice_message_parent_class)->finalize (object);
@@ -82,6 +108,8 @@ static void
 sluice_message_init (SluiceMessage *self)
 {
   self->stream_length = -1;
+  self->header_list = self->inline_headers;
+  self->header_list_size = HEADER_LIST_INLINE;
 }
 
 /**
@@ -193,12 +221,73 @@ sluice_message_new_json (JsonNode *node)
   return self;
 }
 
-static void
-copy_header (gpointer key,
-             gpointer value,
-             gpointer user_data)
+static Header
+header_new (const char *name,
+            const char *value)
 {
-  g_hash_table_insert (user_data, g_strdup (key), g_strdup (value));
+  gsize name_size = strlen (name) + 1;
+  gsize value_size = strlen (value) + 1;
+  Header header;
+
+  header.name = g_malloc (name_size + value_size);
+  header.value = header.name + name_size;
+  memcpy (header.name, name, name_size);
+  memcpy (header.value, value, value_size);
+  return header;
+}
+
+static Header *
+header_list_find (SluiceMessage *self,
+                  const char    *name)
+{
+  for (guint i = 0; i < self->n_headers; i++)
+    if (strcmp (self->header_list[i].name, name) == 0)
+      return &self->header_list[i];
+  return NULL;
+}
+
+/* Makes room for @n_more headers in the list. */
+static void
+header_list_reserve (SluiceMessage *self,
+                     guint          n_more)
+{
+  guint size = self->header_list_size;
+
+  if (self->n_headers + n_more <= size)
+    return;
+  while (size < self->n_headers + n_more)
+    size *= 2;
+  if (self->header_list == self->inline_headers)
+    {
+      self->header_list = g_new (Header, size);
+      memcpy (self->header_list, self->inline_headers, self->n_headers * sizeof (Header));
+    }
+  else
+    self->header_list = g_renew (Header, self->header_list, size);
+  self->header_list_size = size;
+}
+
+/* From now on the headers are kept in a table (which someone may hold). */
+static GHashTable *
+headers_ensure_table (SluiceMessage *self)
+{
+  if (self->headers != NULL)
+    return self->headers;
+
+  self->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < self->n_headers; i++)
+    {
+      Header *header = &self->header_list[i];
+
+      g_hash_table_replace (self->headers, g_strdup (header->name), g_strdup (header->value));
+      g_free (header->name);
+    }
+  if (self->header_list != self->inline_headers)
+    g_free (self->header_list);
+  self->header_list = self->inline_headers;
+  self->n_headers = 0;
+  self->header_list_size = HEADER_LIST_INLINE;
+  return self->headers;
 }
 
 /**
@@ -219,10 +308,33 @@ sluice_message_new_child (SluiceMessage *parent)
 
   self = sluice_message_new ();
   self->traceparent = g_strdup (parent->traceparent);
-  if (parent->headers != NULL && g_hash_table_size (parent->headers) > 0)
+  if (parent->headers != NULL && g_hash_table_size (parent->headers) > HEADER_LIST_MAX)
     {
+      GHashTableIter iter;
+      gpointer name, value;
+
       self->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      g_hash_table_foreach (parent->headers, copy_header, self->headers);
+      g_hash_table_iter_init (&iter, parent->headers);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        g_hash_table_insert (self->headers, g_strdup (name), g_strdup (value));
+    }
+  else if (parent->headers != NULL && g_hash_table_size (parent->headers) > 0)
+    {
+      GHashTableIter iter;
+      gpointer name, value;
+
+      header_list_reserve (self, g_hash_table_size (parent->headers));
+      g_hash_table_iter_init (&iter, parent->headers);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        self->header_list[self->n_headers++] = header_new (name, value);
+    }
+  else if (parent->n_headers > 0)
+    {
+      header_list_reserve (self, parent->n_headers);
+      for (guint i = 0; i < parent->n_headers; i++)
+        self->header_list[i] = header_new (parent->header_list[i].name,
+                                           parent->header_list[i].value);
+      self->n_headers = parent->n_headers;
     }
   return self;
 }
@@ -564,12 +676,15 @@ const char *
 sluice_message_get_header (SluiceMessage *self,
                            const char    *name)
 {
+  Header *header;
+
   g_return_val_if_fail (SLUICE_IS_MESSAGE (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  if (self->headers == NULL)
-    return NULL;
-  return g_hash_table_lookup (self->headers, name);
+  if (self->headers != NULL)
+    return g_hash_table_lookup (self->headers, name);
+  header = header_list_find (self, name);
+  return header != NULL ? header->value : NULL;
 }
 
 /**
@@ -585,6 +700,8 @@ sluice_message_set_header (SluiceMessage *self,
                            const char    *name,
                            const char    *value)
 {
+  Header *header;
+
   g_return_if_fail (SLUICE_IS_MESSAGE (self));
   g_return_if_fail (name != NULL);
 
@@ -594,7 +711,33 @@ sluice_message_set_header (SluiceMessage *self,
       return;
     }
 
-  g_hash_table_replace (sluice_message_get_headers (self), g_strdup (name), g_strdup (value));
+  if (self->headers != NULL)
+    {
+      g_hash_table_replace (self->headers, g_strdup (name), g_strdup (value));
+      return;
+    }
+
+  header = header_list_find (self, name);
+  if (header != NULL)
+    {
+      /* @value may point into the block it replaces */
+      Header replacement = header_new (name, value);
+
+      g_free (header->name);
+      *header = replacement;
+      return;
+    }
+  if (self->n_headers == HEADER_LIST_MAX)
+    {
+      /* copied first: they may point into the list about to go */
+      char *name_copy = g_strdup (name);
+      char *value_copy = g_strdup (value);
+
+      g_hash_table_replace (headers_ensure_table (self), name_copy, value_copy);
+      return;
+    }
+  header_list_reserve (self, 1);
+  self->header_list[self->n_headers++] = header_new (name, value);
 }
 
 /**
@@ -608,12 +751,23 @@ gboolean
 sluice_message_remove_header (SluiceMessage *self,
                               const char    *name)
 {
+  Header *header;
+  guint index;
+
   g_return_val_if_fail (SLUICE_IS_MESSAGE (self), FALSE);
   g_return_val_if_fail (name != NULL, FALSE);
 
-  if (self->headers == NULL)
+  if (self->headers != NULL)
+    return g_hash_table_remove (self->headers, name);
+
+  header = header_list_find (self, name);
+  if (header == NULL)
     return FALSE;
-  return g_hash_table_remove (self->headers, name);
+  index = (guint) (header - self->header_list);
+  g_free (header->name);
+  memmove (header, header + 1, (self->n_headers - index - 1) * sizeof (Header));
+  self->n_headers--;
+  return TRUE;
 }
 
 /**
@@ -630,9 +784,7 @@ sluice_message_get_headers (SluiceMessage *self)
 {
   g_return_val_if_fail (SLUICE_IS_MESSAGE (self), NULL);
 
-  if (self->headers == NULL)
-    self->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  return self->headers;
+  return headers_ensure_table (self);
 }
 
 /**
@@ -751,26 +903,47 @@ sluice_message_set_traceparent (SluiceMessage *self,
   return TRUE;
 }
 
-/* appends @n_words random 32-bit words as hex; an all-zero id is invalid,
- * so one is drawn again (practically never needed) */
-static void
-append_random_hex (GString *out,
-                   gsize    n_words)
+/* Trace ids are drawn from a generator per thread (seeded like GLib's
+ * global one), not g_random_int(), which takes a global lock per word:
+ * every run of a batch record starts a trace. */
+static GPrivate trace_rand = G_PRIVATE_INIT ((GDestroyNotify) g_rand_free);
+
+static GRand *
+get_trace_rand (void)
 {
+  GRand *rand = g_private_get (&trace_rand);
+
+  if (rand == NULL)
+    {
+      rand = g_rand_new ();
+      g_private_set (&trace_rand, rand);
+    }
+  return rand;
+}
+
+/* writes @n_words random 32-bit words as lower-case hex at @out; an
+ * all-zero id is invalid, so one is drawn again (practically never
+ * needed). Formatted by hand: printf would cost more than the rest of the
+ * id. */
+static void
+write_random_hex (char  *out,
+                  gsize  n_words)
+{
+  static const char digits[] = "0123456789abcdef";
+  GRand *rand = get_trace_rand ();
   gboolean all_zero;
-  gsize start = out->len;
 
   do
     {
-      g_string_truncate (out, start);
       all_zero = TRUE;
       for (gsize i = 0; i < n_words; i++)
         {
-          guint32 word = g_random_int ();
+          guint32 word = g_rand_int (rand);
 
           if (word != 0)
             all_zero = FALSE;
-          g_string_append_printf (out, "%08" G_GINT32_MODIFIER "x", word);
+          for (int shift = 28, j = 0; shift >= 0; shift -= 4, j++)
+            out[i * 8 + j] = digits[(word >> shift) & 0xf];
         }
     }
   while (all_zero);
@@ -788,20 +961,21 @@ append_random_hex (GString *out,
 const char *
 sluice_message_ensure_traceparent (SluiceMessage *self)
 {
-  GString *out;
+  char *out;
 
   g_return_val_if_fail (SLUICE_IS_MESSAGE (self), NULL);
 
   if (self->traceparent != NULL)
     return self->traceparent;
 
-  out = g_string_sized_new (TRACEPARENT_LENGTH + 1);
-  g_string_append (out, "00-");
-  append_random_hex (out, 4);
-  g_string_append_c (out, '-');
-  append_random_hex (out, 2);
-  g_string_append (out, "-01");
-  self->traceparent = g_string_free (out, FALSE);
+  /* "00-" 32 hex "-" 16 hex "-01" */
+  out = g_malloc (TRACEPARENT_LENGTH + 1);
+  memcpy (out, "00-", 3);
+  write_random_hex (out + 3, 4);
+  out[35] = '-';
+  write_random_hex (out + 36, 2);
+  memcpy (out + 52, "-01", 4);
+  self->traceparent = out;
   return self->traceparent;
 }
 

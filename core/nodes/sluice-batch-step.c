@@ -5,6 +5,10 @@
 #include "sluice-run-observer.h"
 
 #define MAX_BACKOFF_USEC (10 * G_USEC_PER_SEC)
+/* Full buffers a run may have on their way to the store before the records
+ * after them wait: what a fast reader holds in memory is then a few
+ * buffers, not one per record the workflow lets through at once. */
+#define MAX_PENDING_ADDS 2
 
 const char sluice_batch_step_schema[] =
   "{\"type\": \"object\","
@@ -55,6 +59,8 @@ struct _RunBatch
   GQueue           ops;
   gboolean         busy;
   GError          *error;  /* sticky: the batch cannot take more */
+  guint            adds_pending; /* OP_ADD ops not completed */
+  GPtrArray       *held;   /* GTask: buffered records waiting for an add */
 };
 
 struct _SluiceBatchStep
@@ -75,6 +81,7 @@ struct _SluiceBatchStep
   gboolean            close_at_run_end;
   gboolean            fixed_id;    /* no {run} or {uuid}: runs share the batch */
   GHashTable         *runs;        /* run id -> RunBatch */
+  SluiceMessageIter  *empty;       /* what every record emits: nothing */
 };
 
 static void sluice_batch_step_step_iface_init (SluiceStepInterface *iface);
@@ -102,6 +109,8 @@ op_free (Op *op)
 static void
 run_batch_free (RunBatch *run)
 {
+  /* A run ends once all its records are done: none is held. */
+  g_clear_pointer (&run->held, g_ptr_array_unref);
   g_queue_clear_full (&run->ops, (GDestroyNotify) op_free);
   g_clear_pointer (&run->buffer, g_ptr_array_unref);
   g_clear_error (&run->error);
@@ -115,7 +124,21 @@ static void run_next_op (RunBatch *run);
 static void
 op_complete (RunBatch *run, const GError *error)
 {
+  SluiceBatchStep *self = run->step;
   Op *op = g_queue_pop_head (&run->ops);
+  g_autoptr(GPtrArray) released = NULL;
+
+  /* Records held back for this add may go on. They are in a buffer, as the
+   * records before them were: a failure shows with the add of that buffer. */
+  if (op->kind == OP_ADD)
+    {
+      run->adds_pending--;
+      if (run->adds_pending < MAX_PENDING_ADDS && run->held->len > 0)
+        {
+          released = g_steal_pointer (&run->held);
+          run->held = g_ptr_array_new_with_free_func (g_object_unref);
+        }
+    }
 
   /* Start the next op before reporting this one: reporting the run's last
    * op may free @run. */
@@ -127,11 +150,15 @@ op_complete (RunBatch *run, const GError *error)
       if (error != NULL)
         g_task_return_error (op->task, g_error_copy (error));
       else if (op->kind == OP_ADD)
-        g_task_return_pointer (op->task, sluice_message_iter_new_empty (), g_object_unref);
+        g_task_return_pointer (op->task, g_object_ref (self->empty), g_object_unref);
       else
         g_task_return_boolean (op->task, TRUE);
     }
   op_free (op);
+
+  for (guint i = 0; released != NULL && i < released->len; i++)
+    g_task_return_pointer (g_ptr_array_index (released, i), g_object_ref (self->empty),
+                           g_object_unref);
 }
 
 static gboolean
@@ -275,6 +302,8 @@ run_enqueue (RunBatch *run, OpKind kind, GPtrArray *records, GTask *task)
   op->kind = kind;
   op->records = records;
   op->task = task;
+  if (kind == OP_ADD)
+    run->adds_pending++;
   g_queue_push_tail (&run->ops, op);
   run_next_op (run);
 }
@@ -296,6 +325,30 @@ expand_id (SluiceBatchStep *self, const char *run_id)
 }
 
 /* ---- SluiceStep ---- */
+
+/* The engine's way in (SluiceEngineFastPath): a record that only goes into
+ * a buffer with room, while the store keeps up, is done at once, with no
+ * task and no main loop turn. Anything else (a run's first record, a full
+ * buffer, a store that is behind, an error) takes process_async(). */
+static gboolean
+sluice_batch_step_take (GObject            *step,
+                        SluiceMessage      *message,
+                        SluiceMessageIter **out_iter)
+{
+  SluiceBatchStep *self = SLUICE_BATCH_STEP (step);
+  const char *run_id = sluice_message_get_header (message, SLUICE_HEADER_RUN);
+  RunBatch *run = run_id != NULL ? g_hash_table_lookup (self->runs, run_id) : NULL;
+
+  if (run == NULL || run->error != NULL || run->adds_pending >= MAX_PENDING_ADDS ||
+      run->buffer->len + 1 >= self->buffer_size)
+    return FALSE;
+
+  g_ptr_array_add (run->buffer, g_object_ref (message));
+  *out_iter = g_object_ref (self->empty);
+  return TRUE;
+}
+
+static const SluiceEngineFastPath batch_fast_path = { sluice_batch_step_take };
 
 static void
 sluice_batch_step_process_async (SluiceStep         *step,
@@ -325,6 +378,7 @@ sluice_batch_step_process_async (SluiceStep         *step,
       run->run_id = g_strdup (run_id);
       run->batch_id = expand_id (self, run_id);
       run->buffer = g_ptr_array_new_with_free_func (g_object_unref);
+      run->held = g_ptr_array_new_with_free_func (g_object_unref);
       g_queue_init (&run->ops);
       g_hash_table_insert (self->runs, run->run_id, run);
       run_enqueue (run, OP_CREATE, NULL, NULL);
@@ -336,9 +390,15 @@ sluice_batch_step_process_async (SluiceStep         *step,
     }
 
   g_ptr_array_add (run->buffer, g_object_ref (message));
+  if (run->buffer->len < self->buffer_size && run->adds_pending >= MAX_PENDING_ADDS)
+    {
+      /* The store is behind: this record waits until an add is done. */
+      g_ptr_array_add (run->held, g_steal_pointer (&task));
+      return;
+    }
   if (run->buffer->len < self->buffer_size)
     {
-      g_task_return_pointer (task, sluice_message_iter_new_empty (), g_object_unref);
+      g_task_return_pointer (task, g_object_ref (self->empty), g_object_unref);
       return;
     }
 
@@ -511,6 +571,7 @@ sluice_batch_step_finalize (GObject *object)
   SluiceBatchStep *self = SLUICE_BATCH_STEP (object);
 
   g_clear_pointer (&self->runs, g_hash_table_unref);
+  g_clear_object (&self->empty);
   g_clear_object (&self->manager);
   g_clear_object (&self->clock);
   g_free (self->workflow);
@@ -532,4 +593,7 @@ sluice_batch_step_init (SluiceBatchStep *self)
 {
   self->runs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) run_batch_free);
+  /* An empty iterator has no state: one serves every record. */
+  self->empty = sluice_message_iter_new_empty ();
+  g_object_set_data (G_OBJECT (self), SLUICE_ENGINE_FAST_PATH, (gpointer) &batch_fast_path);
 }
