@@ -217,8 +217,14 @@ processor_finished (Processor *processor, const SluiceBatchInfo *info)
   if (self->state_store != NULL)
     {
       ReportData *data = g_new0 (ReportData, 1);
-      g_autofree char *key = g_strdup_printf ("batch-report:%s:%" G_GINT64_FORMAT, info->id,
-                                              info->created_usec);
+      /* One report per outcome: a retry that finishes the batch again
+       * reports again, while hosts seeing the same outcome elect one. */
+      g_autofree char *key = g_strdup_printf ("batch-report:%s:%" G_GINT64_FORMAT ":%"
+                                              G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%u",
+                                              info->id, info->created_usec,
+                                              info->counts[SLUICE_RECORD_SUCCEEDED],
+                                              info->counts[SLUICE_RECORD_FAILED],
+                                              (guint) info->state);
       g_autoptr(GBytes) value = g_bytes_new (self->worker, strlen (self->worker));
       gint64 ttl = MAX (info->expires_usec - sluice_clock_get_real_time (self->clock),
                         G_USEC_PER_SEC);

@@ -274,7 +274,7 @@ test_counts_report_retry (Fixture *fixture, gconstpointer data)
   /* Retry: only the 100 failed records run again (and now succeed). */
   sluice_batch_manager_retry_failed_async (host->manager, info->id, NULL, on_done, &retried);
   WAIT_FOR (retried);
-  WAIT_FOR (fixture->finished->len == 2);
+  WAIT_FOR (fixture->finished->len == 2 && collected_with_tag ("report") == 2);
   info = last_finished (fixture);
   g_assert_cmpint (info->state, ==, SLUICE_BATCH_COMPLETED);
   g_assert_cmpuint (info->counts[SLUICE_RECORD_SUCCEEDED], ==, 1000);
