@@ -252,6 +252,67 @@ test_headers (void)
   g_assert_cmpuint (sluice_message_get_attempt (message), ==, 3);
 }
 
+/* Messages keep a few headers in a short list and switch to a table when
+ * there are more or when someone asks for the table: every path must agree
+ * with a reference table, whatever the order of operations. */
+static void
+test_headers_list_and_table (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (4242);
+
+  for (guint round = 0; round < 200; round++)
+    {
+      g_autoptr(SluiceMessage) message = sluice_message_new ();
+      g_autoptr(GHashTable) reference = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                               g_free);
+      g_autoptr(SluiceMessage) child = NULL;
+      GHashTable *table;
+
+      for (guint op = 0; op < 40; op++)
+        {
+          g_autofree char *name = g_strdup_printf ("h%u", g_rand_int_range (rand, 0, 9));
+          g_autofree char *value = g_strdup_printf ("v%u", g_rand_int (rand));
+
+          switch (g_rand_int_range (rand, 0, 5))
+            {
+            case 0:
+            case 1:
+              sluice_message_set_header (message, name, value);
+              g_hash_table_replace (reference, g_strdup (name), g_strdup (value));
+              break;
+            case 2:
+              g_assert_cmpint (sluice_message_remove_header (message, name), ==,
+                               g_hash_table_remove (reference, name));
+              break;
+            case 3:
+              sluice_message_set_header (message, name, NULL);
+              g_hash_table_remove (reference, name);
+              break;
+            default:
+              /* asking for the table in the middle must not lose anything */
+              g_assert_cmpuint (g_hash_table_size (sluice_message_get_headers (message)), ==,
+                                g_hash_table_size (reference));
+              break;
+            }
+          g_assert_cmpstr (sluice_message_get_header (message, name), ==,
+                           g_hash_table_lookup (reference, name));
+        }
+
+      child = sluice_message_new_child (message);
+      table = sluice_message_get_headers (message);
+      g_assert_cmpuint (g_hash_table_size (table), ==, g_hash_table_size (reference));
+      for (guint i = 0; i < 9; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("h%u", i);
+
+          g_assert_cmpstr (g_hash_table_lookup (table, name), ==,
+                           g_hash_table_lookup (reference, name));
+          g_assert_cmpstr (sluice_message_get_header (child, name), ==,
+                           g_hash_table_lookup (reference, name));
+        }
+    }
+}
+
 static void
 test_child (void)
 {
@@ -519,6 +580,7 @@ main (int argc, char **argv)
   g_test_add_func ("/message/body/stream", test_stream);
   g_test_add_func ("/message/id/generated-once", test_id);
   g_test_add_func ("/message/headers/set-get-remove", test_headers);
+  g_test_add_func ("/message/headers/list-and-table-agree", test_headers_list_and_table);
   g_test_add_func ("/message/child/inherits-headers-and-trace", test_child);
   g_test_add_func ("/message/traceparent/validated", test_traceparent);
   g_test_add_func ("/message/traceparent/generated", test_traceparent_generated);
