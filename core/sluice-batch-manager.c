@@ -498,16 +498,13 @@ processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
   processor->last_state = (SluiceBatchState) -1;
   if (processor->after_node != NULL)
     {
-      GPtrArray *nodes = sluice_workflow_get_nodes (sluice_engine_get_workflow (self->engine,
-                                                                                processor->workflow));
+      SluiceWorkflowNode *node =
+        sluice_workflow_lookup_node (sluice_engine_get_workflow (self->engine, processor->workflow),
+                                     processor->after_node);
+      const char *lease;
 
-      for (guint i = 0; i < nodes->len; i++)
+      if (node != NULL)
         {
-          SluiceWorkflowNode *node = g_ptr_array_index (nodes, i);
-          const char *lease;
-
-          if (!g_str_equal (node->id, processor->after_node))
-            continue;
           processor->node_config = json_object_ref (node->config);
           lease = json_object_get_string_member_with_default (node->config, "lease", NULL);
           if (lease != NULL)
@@ -725,8 +722,8 @@ sluice_batch_manager_stop_finish (SluiceBatchManager *self, GAsyncResult *result
 
 /* ---- Report ---- */
 
-static const char *
-batch_state_name (SluiceBatchState state)
+const char *
+sluice_batch_state_to_string (SluiceBatchState state)
 {
   switch (state)
     {
@@ -758,7 +755,7 @@ sluice_batch_manager_build_report (const SluiceBatchInfo *info,
   json_builder_set_member_name (builder, "workflow");
   json_builder_add_string_value (builder, info->workflow);
   json_builder_set_member_name (builder, "state");
-  json_builder_add_string_value (builder, batch_state_name (info->state));
+  json_builder_add_string_value (builder, sluice_batch_state_to_string (info->state));
   json_builder_set_member_name (builder, "counts");
   json_builder_begin_object (builder);
   for (guint i = 0; i < SLUICE_RECORD_N_STATES; i++)

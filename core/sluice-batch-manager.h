@@ -67,6 +67,9 @@ gboolean sluice_batch_manager_stop_finish (SluiceBatchManager *self,
                                            GAsyncResult       *result,
                                            GError            **error);
 
+/* "open", "closed", "completed", "failed" or "cancelled". */
+const char *sluice_batch_state_to_string (SluiceBatchState state);
+
 /* The JSON report of a finished batch (what on_complete workflows get). */
 JsonNode *sluice_batch_manager_build_report (const SluiceBatchInfo *info,
                                              GPtrArray             *failed_records,

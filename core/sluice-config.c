@@ -135,17 +135,32 @@ sluice_config_load (const char *path, GError **error)
   return g_steal_pointer (&self);
 }
 
+GPtrArray *
+sluice_config_list_json_files (const char *dir, GError **error)
+{
+  g_autoptr(GDir) folder = g_dir_open (dir, 0, error);
+  g_autoptr(GPtrArray) names = NULL;
+  const char *name;
+
+  if (folder == NULL)
+    return NULL;
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (folder)) != NULL)
+    if (g_str_has_suffix (name, ".json") && name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  return g_steal_pointer (&names);
+}
+
 JsonObject *
 sluice_config_load_connections (const char *dir, GError **error)
 {
   g_autoptr(JsonObject) connections = json_object_new ();
-  g_autoptr(GDir) folder = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GError) local_error = NULL;
-  const char *name;
 
-  folder = g_dir_open (dir, 0, &local_error);
-  if (folder == NULL)
+  names = sluice_config_list_json_files (dir, &local_error);
+  if (names == NULL)
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&connections);
@@ -153,11 +168,6 @@ sluice_config_load_connections (const char *dir, GError **error)
                    local_error->message);
       return NULL;
     }
-
-  while ((name = g_dir_read_name (folder)) != NULL)
-    if (g_str_has_suffix (name, ".json") && name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
 
   for (guint i = 0; i < names->len; i++)
     {

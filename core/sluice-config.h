@@ -26,6 +26,11 @@ SluiceConfig *sluice_config_load (const char *path,
 void sluice_config_free (SluiceConfig *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SluiceConfig, sluice_config_free)
 
+/* The "*.json" file names in @dir, hidden ones left out, sorted by name.
+ * The GFileError of g_dir_open() on failure. */
+GPtrArray *sluice_config_list_json_files (const char *dir,
+                                          GError    **error);
+
 /* Reads every "NAME.json" in @dir as the connection NAME (a JSON object).
  * A missing folder gives no connections. */
 JsonObject *sluice_config_load_connections (const char *dir,

@@ -1048,7 +1048,6 @@ engine_find_target (SluiceEngine        *self,
                     GError             **error)
 {
   Flow *flow = g_hash_table_lookup (self->flows, workflow);
-  GPtrArray *nodes;
 
   *out_node = NULL;
   if (flow == NULL)
@@ -1067,13 +1066,9 @@ engine_find_target (SluiceEngine        *self,
     return flow;
 
   /* The workflow (and so the node) outlives every event queued for it. */
-  nodes = sluice_workflow_get_nodes (flow->workflow);
-  for (guint i = 0; i < nodes->len; i++)
-    if (g_str_equal (((SluiceWorkflowNode *) g_ptr_array_index (nodes, i))->id, after_node))
-      {
-        *out_node = g_ptr_array_index (nodes, i);
-        return flow;
-      }
+  *out_node = sluice_workflow_lookup_node (flow->workflow, after_node);
+  if (*out_node != NULL)
+    return flow;
   g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "workflow '%s' has no node '%s'",
                workflow, after_node);
   return NULL;

@@ -828,6 +828,19 @@ sluice_workflow_get_nodes (SluiceWorkflow *self)
   return self->nodes;
 }
 
+SluiceWorkflowNode *
+sluice_workflow_lookup_node (SluiceWorkflow *self, const char *id)
+{
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      SluiceWorkflowNode *node = g_ptr_array_index (self->nodes, i);
+
+      if (g_str_equal (node->id, id))
+        return node;
+    }
+  return NULL;
+}
+
 GPtrArray *
 sluice_workflow_get_entry_nodes (SluiceWorkflow *self)
 {

@@ -60,6 +60,9 @@ SluiceComponentFactory *sluice_workflow_get_trigger_factory (SluiceWorkflow *sel
 JsonObject *sluice_workflow_get_trigger_config (SluiceWorkflow *self);
 /* SluiceWorkflowNode, in the order listed */
 GPtrArray *sluice_workflow_get_nodes (SluiceWorkflow *self);
+/* The node with @id, or NULL. */
+SluiceWorkflowNode *sluice_workflow_lookup_node (SluiceWorkflow *self,
+                                                 const char     *id);
 /* The nodes the trigger's message enters (no incoming edge). */
 GPtrArray *sluice_workflow_get_entry_nodes (SluiceWorkflow *self);
 /* The node failed messages go to when no failure edge takes them, or NULL. */

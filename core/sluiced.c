@@ -355,14 +355,6 @@ stores_open (Stores           *stores,
 
 /* ---- --batches, --batch-retry ---- */
 
-static const char *
-batch_state_name (SluiceBatchState state)
-{
-  static const char * const names[] = { "open", "closed", "completed", "failed", "cancelled" };
-
-  return state <= SLUICE_BATCH_CANCELLED ? names[state] : "unknown";
-}
-
 static int
 batch_command (SluiceConfig *config, SluicePluginHost *host)
 {
@@ -424,7 +416,7 @@ batch_command (SluiceConfig *config, SluicePluginHost *host)
 
               g_print ("%-40s %-10s %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
                        " %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT "\n",
-                       info->id, batch_state_name (info->state),
+                       info->id, sluice_batch_state_to_string (info->state),
                        info->counts[SLUICE_RECORD_PENDING], info->counts[SLUICE_RECORD_PROCESSING],
                        info->counts[SLUICE_RECORD_SUCCEEDED], info->counts[SLUICE_RECORD_FAILED]);
             }
@@ -443,7 +435,7 @@ on_batch_progress (SluiceBatchManager *manager, const char *id, SluiceBatchInfo 
 {
   g_info ("batch %s: %s, %" G_GUINT64_FORMAT " pending, %" G_GUINT64_FORMAT " processing, %"
           G_GUINT64_FORMAT " succeeded, %" G_GUINT64_FORMAT " failed", id,
-          batch_state_name (info->state), info->counts[SLUICE_RECORD_PENDING],
+          sluice_batch_state_to_string (info->state), info->counts[SLUICE_RECORD_PENDING],
           info->counts[SLUICE_RECORD_PROCESSING], info->counts[SLUICE_RECORD_SUCCEEDED],
           info->counts[SLUICE_RECORD_FAILED]);
 }
@@ -453,7 +445,7 @@ on_batch_finished (SluiceBatchManager *manager, const char *id, SluiceBatchInfo 
                    gpointer user_data)
 {
   g_message ("batch %s %s: %" G_GUINT64_FORMAT " succeeded, %" G_GUINT64_FORMAT " failed", id,
-             batch_state_name (info->state), info->counts[SLUICE_RECORD_SUCCEEDED],
+             sluice_batch_state_to_string (info->state), info->counts[SLUICE_RECORD_SUCCEEDED],
              info->counts[SLUICE_RECORD_FAILED]);
 }
 
@@ -565,22 +557,16 @@ on_terminate (gpointer user_data)
 static guint
 load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir)
 {
-  g_autoptr(GDir) folder = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GError) error = NULL;
-  const char *name;
   guint started = 0;
 
-  folder = g_dir_open (dir, 0, &error);
-  if (folder == NULL)
+  names = sluice_config_list_json_files (dir, &error);
+  if (names == NULL)
     {
       g_warning ("workflows folder %s: %s", dir, error->message);
       return 0;
     }
-  while ((name = g_dir_read_name (folder)) != NULL)
-    if (g_str_has_suffix (name, ".json") && name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
 
   /* One bad workflow is reported and skipped; the others run. */
   for (guint i = 0; i < names->len; i++)
