@@ -52,8 +52,8 @@ component_context_quark (void)
  * sluice_component_kind_to_string:
  * @kind: a #SluiceComponentKind
  *
- * Returns: the kind's name: "trigger", "step", "source", "batch-store" or
- *   "state-store"
+ * Returns: the kind's name: "trigger", "step", "source", "batch-store",
+ *   "state-store" or "dead-letter-store"
  */
 const char *
 sluice_component_kind_to_string (SluiceComponentKind kind)
@@ -70,6 +70,8 @@ sluice_component_kind_to_string (SluiceComponentKind kind)
       return "batch-store";
     case SLUICE_COMPONENT_STATE_STORE:
       return "state-store";
+    case SLUICE_COMPONENT_DEAD_LETTER_STORE:
+      return "dead-letter-store";
     default:
       g_return_val_if_reached ("unknown");
     }

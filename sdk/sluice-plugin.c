@@ -190,6 +190,7 @@ component_type_get_kind (SluicePlugin        *self,
     { SLUICE_COMPONENT_SOURCE, "SluiceSource" },
     { SLUICE_COMPONENT_BATCH_STORE, "SluiceBatchStore" },
     { SLUICE_COMPONENT_STATE_STORE, "SluiceStateStore" },
+    { SLUICE_COMPONENT_DEAD_LETTER_STORE, "SluiceDeadLetterStore" },
   };
   GType interfaces[G_N_ELEMENTS (kinds)];
   guint n_found = 0;
@@ -200,6 +201,7 @@ component_type_get_kind (SluicePlugin        *self,
   interfaces[2] = SLUICE_TYPE_SOURCE;
   interfaces[3] = SLUICE_TYPE_BATCH_STORE;
   interfaces[4] = SLUICE_TYPE_STATE_STORE;
+  interfaces[5] = SLUICE_TYPE_DEAD_LETTER_STORE;
 
   if (type == G_TYPE_INVALID || !g_type_is_a (type, G_TYPE_OBJECT) ||
       !G_TYPE_IS_INSTANTIATABLE (type) || G_TYPE_IS_ABSTRACT (type))

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
  * @SLUICE_COMPONENT_SOURCE: implements #SluiceSource
  * @SLUICE_COMPONENT_BATCH_STORE: implements #SluiceBatchStore
  * @SLUICE_COMPONENT_STATE_STORE: implements #SluiceStateStore
+ * @SLUICE_COMPONENT_DEAD_LETTER_STORE: implements #SluiceDeadLetterStore
  *
  * Which SDK interface a component implements.
  */
@@ -27,6 +28,7 @@ typedef enum {
   SLUICE_COMPONENT_SOURCE,
   SLUICE_COMPONENT_BATCH_STORE,
   SLUICE_COMPONENT_STATE_STORE,
+  SLUICE_COMPONENT_DEAD_LETTER_STORE,
 } SluiceComponentKind;
 
 SLUICE_API const char *sluice_component_kind_to_string (SluiceComponentKind kind);

@@ -17,6 +17,7 @@
 #include <sluice/sluice-step.h>
 #include <sluice/sluice-source.h>
 #include <sluice/sluice-batch-store.h>
+#include <sluice/sluice-dead-letter-store.h>
 #include <sluice/sluice-component.h>
 #include <sluice/sluice-plugin.h>
 
