@@ -143,7 +143,7 @@ typedef struct {
 
 static void
 on_run_finished (SluiceEngine *engine, const char *workflow, const char *run_id, guint outcome,
-                 const char *error, gpointer user_data)
+                 const char *error, SluiceMessage *message, gpointer user_data)
 {
   Progress *progress = user_data;
 

@@ -570,7 +570,8 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
   g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0, sluice_workflow_get_name (flow->workflow),
                  run->id, (guint) outcome,
                  settle_error != NULL ? settle_error->message
-                                      : (run->failure != NULL ? run->failure->message : NULL));
+                                      : (run->failure != NULL ? run->failure->message : NULL),
+                 message);
   run_free (run);
 
   flow_dispatch (flow);
@@ -1254,6 +1255,7 @@ typedef void (*RunFinishedFunc) (gpointer    instance,
                                  const char *run_id,
                                  guint       outcome,
                                  const char *error,
+                                 SluiceMessage *message,
                                  gpointer    user_data);
 
 static void
@@ -1268,7 +1270,7 @@ run_finished_marshal (GClosure     *closure,
   gpointer data1, data2;
   RunFinishedFunc callback;
 
-  g_return_if_fail (n_param_values == 5);
+  g_return_if_fail (n_param_values == 6);
 
   if (G_CCLOSURE_SWAP_DATA (closure))
     {
@@ -1282,7 +1284,8 @@ run_finished_marshal (GClosure     *closure,
     }
   callback = (RunFinishedFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
   callback (data1, g_value_get_string (param_values + 1), g_value_get_string (param_values + 2),
-            g_value_get_uint (param_values + 3), g_value_get_string (param_values + 4), data2);
+            g_value_get_uint (param_values + 3), g_value_get_string (param_values + 4),
+            g_value_get_object (param_values + 5), data2);
 }
 
 static void
@@ -1298,6 +1301,7 @@ run_finished_marshal_va (GClosure *closure,
   gpointer data1, data2;
   RunFinishedFunc callback;
   const char *workflow, *run_id, *error;
+  SluiceMessage *message;
   guint outcome;
   va_list args_copy;
 
@@ -1306,6 +1310,7 @@ run_finished_marshal_va (GClosure *closure,
   run_id = va_arg (args_copy, const char *);
   outcome = va_arg (args_copy, guint);
   error = va_arg (args_copy, const char *);
+  message = va_arg (args_copy, SluiceMessage *);
   va_end (args_copy);
 
   if (G_CCLOSURE_SWAP_DATA (closure))
@@ -1319,7 +1324,7 @@ run_finished_marshal_va (GClosure *closure,
       data2 = closure->data;
     }
   callback = (RunFinishedFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
-  callback (data1, workflow, run_id, outcome, error, data2);
+  callback (data1, workflow, run_id, outcome, error, message, data2);
 }
 
 static void
@@ -1372,13 +1377,14 @@ sluice_engine_class_init (SluiceEngineClass *klass)
    * @run_id: the run
    * @outcome: how the event was settled (SluiceEventOutcome)
    * @error: why it was not acked, or NULL
+   * @message: the event's message (its headers tell what it came from)
    */
   signals[SIGNAL_RUN_FINISHED] =
     g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  run_finished_marshal, G_TYPE_NONE, 4,
+                  run_finished_marshal, G_TYPE_NONE, 5,
                   G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                   G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT,
-                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, SLUICE_TYPE_MESSAGE);
   g_signal_set_va_marshaller (signals[SIGNAL_RUN_FINISHED], G_TYPE_FROM_CLASS (klass),
                               run_finished_marshal_va);
 }

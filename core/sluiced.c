@@ -455,6 +455,7 @@ on_run_finished (SluiceEngine *engine,
                  const char   *run_id,
                  guint         outcome,
                  const char   *error_message,
+                 SluiceMessage *message,
                  gpointer      user_data)
 {
   Daemon *daemon = user_data;

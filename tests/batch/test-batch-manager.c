@@ -38,7 +38,7 @@ on_finished (SluiceBatchManager *manager, const char *id, SluiceBatchInfo *info,
 
 static void
 on_run_finished (SluiceEngine *engine, const char *workflow, const char *run_id, guint outcome,
-                 const char *error, gpointer user_data)
+                 const char *error, SluiceMessage *message, gpointer user_data)
 {
   Fixture *fixture = user_data;
 

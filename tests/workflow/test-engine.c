@@ -32,7 +32,7 @@ finished_free (Finished *finished)
 
 static void
 on_run_finished (SluiceEngine *engine, const char *workflow, const char *run_id, guint outcome,
-                 const char *error, gpointer user_data)
+                 const char *error, SluiceMessage *message, gpointer user_data)
 {
   Fixture *fixture = user_data;
   Finished *finished = g_new0 (Finished, 1);
