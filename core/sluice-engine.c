@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-engine.h"
 
+#include <unistd.h>
+
 #include "sluice-batch-record-event.h"
 #include "sluice-batch-step.h"
+#include "sluice-fanout-event.h"
+#include "sluice-replay-event.h"
 #include "sluice-run-observer.h"
 #include "sluice-source-iter.h"
 
@@ -23,8 +27,22 @@
  * that watch runs hear only of the runs that reached them, and a node built
  * into core that can take a message at once (the batch node filling its
  * buffer) is handed it directly (SluiceEngineFastPath).
+ *
+ * Delivery controls sit around that, valid whatever the trigger: an event
+ * delivered more often than the workflow's max_deliveries is dead-lettered
+ * without running; an ordering key holds an event back while one with the
+ * same key is queued, running or waiting to be retried (so those run in
+ * arrival order, others in parallel); an idempotency key is checked in the
+ * state store when the run gets its slot (a key handled within the TTL is
+ * acked without running; one being handled elsewhere is handed back for
+ * later); a failed run is run again after the workflow's retry backoff
+ * (its slot is free meanwhile, its ordering key is not); and a run that
+ * gives up is written to the dead-letter store before its source hears of
+ * it. A trigger configured identically in several workflows is started
+ * once and its events are fanned out to all of them (a Feed).
  */
 
+typedef struct _Feed Feed;
 typedef struct _Flow Flow;
 typedef struct _Run Run;
 typedef struct _Pull Pull;
@@ -40,6 +58,23 @@ struct _SluiceEngine
   guint64        next_run_id;
   GObject       *batch_manager; /* weak: the manager holds the engine */
   guint          starting;   /* depth of run_start() calls */
+  GHashTable    *feeds;      /* trigger key -> Feed */
+  SluiceDeadLetterStore *dead_letters; /* or NULL: sources dead-letter alone */
+  char          *owner;      /* this engine, in idempotency locks */
+  GRand         *rand;       /* retry jitter */
+};
+
+/* One trigger instance and the workflows it feeds: several when their
+ * trigger config is the same (fan-out). */
+struct _Feed
+{
+  SluiceEngine *engine;      /* borrowed */
+  char         *key;
+  GObject      *trigger;
+  gulong        event_handler;
+  GPtrArray    *flows;       /* Flow*, borrowed, in the order added */
+  gboolean      started;
+  gboolean      warned_stream;
 };
 
 /* At most this many run observers per workflow are told only of the runs
@@ -51,8 +86,8 @@ struct _Flow
   SluiceEngine   *engine;    /* borrowed */
   SluiceWorkflow *workflow;
   SluiceContext  *context;
-  GObject        *trigger;
-  gulong          event_handler;
+  Feed           *feed;      /* borrowed: the engine owns feeds */
+  GObject        *trigger;   /* the feed's, borrowed */
   GPtrArray      *instances; /* per node: GObject step, or NULL for sources */
   GPtrArray      *contexts;  /* per node: SluiceContext */
   GQueue          runs;      /* Run*, started; linked through Run.link */
@@ -62,9 +97,11 @@ struct _Flow
   gint           *observer_bit; /* per node: its bit in Run.observers_seen, or -1 */
   const SluiceEngineFastPath **fast_paths; /* per node, or NULL */
   guint           concurrency;
-  guint           credit;    /* last credit given to the trigger */
-  gboolean        credit_known;
   gboolean        stopped;
+  GHashTable     *order_keys; /* ordering key -> GQueue of Run* held back; a key is
+                               * present while a run with it is queued or running */
+  guint           held;      /* runs held back behind their ordering key */
+  GQueue          backoff;   /* Run*, waiting to run again; linked through Run.link */
 };
 
 struct _Run
@@ -81,6 +118,14 @@ struct _Run
   gint64         started_usec;
   guint          observers_pending;
   guint32        observers_seen; /* bits of Flow.observer_bit reached by a hop */
+  char          *failure_node; /* the node of the first failure */
+  char          *order_key;  /* or NULL */
+  char          *idempotency_key; /* state-store key once checked, or NULL */
+  char          *idempotency_owner; /* who holds its ":running" lock */
+  GError        *refused;    /* dead-letter without running (too many deliveries) */
+  guint          tries;      /* runs of this event here, the current one included */
+  guint          backoff_timeout;
+  gint64         first_failed_usec;
 };
 
 struct _Pull
@@ -211,7 +256,10 @@ dead_letter (Run *run, SluiceWorkflowNode *node, SluiceMessage *failed, const GE
       return;
     }
   if (run->failure == NULL)
-    run->failure = g_error_copy (error);
+    {
+      run->failure = g_error_copy (error);
+      run->failure_node = g_strdup (node->id);
+    }
 }
 
 /* Routes a node's failure along its failure/always edges; with none taken,
@@ -539,8 +587,38 @@ run_free (Run *run)
   g_clear_object (&run->event);
   g_clear_error (&run->failure);
   g_clear_pointer (&run->retrying, g_hash_table_unref);
+  g_clear_error (&run->refused);
+  g_free (run->failure_node);
+  g_free (run->order_key);
+  g_free (run->idempotency_key);
+  g_free (run->idempotency_owner);
   g_free (run->id);
   g_free (run);
+}
+
+/* ---- Ordering ---- */
+
+/* The run leaves its ordering key: the next event held back with that key
+ * (the oldest) goes to the front of the queue, or the key is free. */
+static void
+order_key_release (Run *run)
+{
+  Flow *flow = run->flow;
+  GQueue *held;
+
+  if (run->order_key == NULL)
+    return;
+  held = g_hash_table_lookup (flow->order_keys, run->order_key);
+  if (held != NULL && held->length > 0)
+    {
+      Run *next = g_queue_pop_head (held);
+
+      flow->held--;
+      g_queue_push_head_link (&flow->waiting, &next->link);
+    }
+  else
+    g_hash_table_remove (flow->order_keys, run->order_key);
+  g_clear_pointer (&run->order_key, g_free);
 }
 
 static void
@@ -567,6 +645,7 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
                 elapsed / 1000.0, run->failure != NULL ? run->failure->message : "");
 
   g_queue_unlink (&flow->runs, &run->link);
+  order_key_release (run);
   g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0, sluice_workflow_get_name (flow->workflow),
                  run->id, (guint) outcome,
                  settle_error != NULL ? settle_error->message
@@ -605,6 +684,225 @@ on_handed_back (GObject *object, GAsyncResult *result, gpointer user_data)
   run_settled (user_data, SLUICE_EVENT_RETRY, error);
 }
 
+/* ---- Idempotency ---- */
+
+static void
+on_idempotency_written (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree char *key = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_state_store_set_finish (SLUICE_STATE_STORE (object), result, &error))
+    g_warning ("could not record idempotency key '%s': %s (a duplicate may run again)", key,
+               error->message);
+}
+
+static void
+on_idempotency_unlocked (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree char *key = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_state_store_unlock_finish (SLUICE_STATE_STORE (object), result, &error))
+    g_debug ("could not release idempotency lock '%s': %s (its lease ends it)", key,
+             error->message);
+}
+
+/* The run is over: an acked event's key is remembered for the TTL, and
+ * the lock that kept duplicates off while it ran is released. */
+static void
+idempotency_finish (Run *run, gboolean handled)
+{
+  SluiceStateStore *store = sluice_context_get_state_store (run->flow->context);
+  g_autofree char *lock = NULL;
+  gint64 ttl = 0;
+
+  if (run->idempotency_key == NULL || store == NULL)
+    return;
+  sluice_workflow_get_idempotency_key (run->flow->workflow, &ttl);
+  if (handled)
+    {
+      g_autoptr(GBytes) value = g_bytes_new_static ("done", 4);
+
+      sluice_state_store_set_async (store, run->idempotency_key, value, ttl, NULL,
+                                    on_idempotency_written, g_strdup (run->idempotency_key));
+    }
+  lock = g_strconcat (run->idempotency_key, ":running", NULL);
+  sluice_state_store_unlock_async (store, lock, run->idempotency_owner, NULL,
+                                   on_idempotency_unlocked, g_strdup (lock));
+  g_clear_pointer (&run->idempotency_key, g_free);
+  g_clear_pointer (&run->idempotency_owner, g_free);
+}
+
+/* ---- Dead letters ---- */
+
+static char *
+dead_letter_id_new (void)
+{
+  return g_uuid_string_random ();
+}
+
+/* The dead letter for @run's event: its payload (when the body is in
+ * memory), headers and trace, the workflow, the node and the error. A
+ * replayed dead letter keeps its id and first time. */
+static SluiceDeadLetter *
+dead_letter_for (Run *run, gint64 now)
+{
+  Flow *flow = run->flow;
+  SluiceMessage *message = sluice_event_get_message (run->event);
+  SluiceDeadLetter *letter;
+  GHashTableIter iter;
+  gpointer name, value;
+  g_autoptr(GStrvBuilder) headers = g_strv_builder_new ();
+  guint earlier = sluice_message_get_attempt (message) > 1 ? sluice_message_get_attempt (message) - 1 : 0;
+
+  if (SLUICE_IS_REPLAY_EVENT (run->event))
+    {
+      const SluiceDeadLetter *before = sluice_replay_event_get_letter (SLUICE_REPLAY_EVENT (run->event));
+
+      letter = sluice_dead_letter_new (before->id, sluice_workflow_get_name (flow->workflow));
+      letter->first_usec = before->first_usec;
+      letter->attempts = before->attempts + MAX (run->tries, 1);
+    }
+  else
+    {
+      g_autofree char *id = dead_letter_id_new ();
+
+      letter = sluice_dead_letter_new (id, sluice_workflow_get_name (flow->workflow));
+      letter->first_usec = now;
+      letter->attempts = earlier + MAX (run->tries, 1);
+    }
+  letter->last_usec = now;
+  letter->node = g_strdup (run->failure_node);
+  letter->error = g_strdup (run->failure != NULL ? run->failure->message : "failed");
+  if (flow->feed != NULL)
+    letter->source = g_strdup (sluice_component_factory_get_name (
+      sluice_workflow_get_trigger_factory (flow->workflow)));
+  letter->trace_id = sluice_message_dup_trace_id (message);
+  letter->content_type = g_strdup (sluice_message_get_content_type (message));
+  if (!sluice_message_is_streamed (message) && sluice_message_get_bytes (message) != NULL)
+    letter->payload = g_bytes_ref (sluice_message_get_bytes (message));
+  g_hash_table_iter_init (&iter, sluice_message_get_headers (message));
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      /* Run bookkeeping, not part of the event. */
+      if (g_str_equal (name, SLUICE_HEADER_RUN) || g_str_equal (name, "sluice-replay-of"))
+        continue;
+      g_strv_builder_add (headers, name);
+      g_strv_builder_add (headers, value);
+    }
+  letter->headers = g_strv_builder_end (headers);
+  return letter;
+}
+
+static void on_dead_lettered (GObject *object, GAsyncResult *result, gpointer user_data);
+static void on_handed_back (GObject *object, GAsyncResult *result, gpointer user_data);
+
+static void
+on_dead_letter_stored (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_dead_letter_store_put_finish (SLUICE_DEAD_LETTER_STORE (object), result, &error))
+    {
+      /* Nowhere to keep it: the source keeps it, for a later delivery. */
+      sluice_log (run->flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_WARNING,
+                  "run %s: could not store the dead letter (%s); handing the event back",
+                  run->id, error->message);
+      sluice_event_retry_async (run->event, 30 * G_TIME_SPAN_SECOND, NULL, on_handed_back, run);
+      return;
+    }
+  sluice_event_dead_letter_async (run->event, run->failure, NULL, on_dead_lettered, run);
+}
+
+/* Keeps the dead letter, then tells the source. */
+static void
+run_dead_letter (Run *run)
+{
+  SluiceEngine *self = run->flow->engine;
+  g_autoptr(SluiceDeadLetter) letter = NULL;
+
+  idempotency_finish (run, FALSE);
+  if (self->dead_letters == NULL)
+    {
+      sluice_event_dead_letter_async (run->event, run->failure, NULL, on_dead_lettered, run);
+      return;
+    }
+  letter = dead_letter_for (run, sluice_clock_get_real_time (sluice_context_get_clock (self->context)));
+  sluice_dead_letter_store_put_async (self->dead_letters, letter, NULL, on_dead_letter_stored, run);
+}
+
+/* ---- Workflow retries ---- */
+
+static void run_start (Run *run);
+
+static void
+on_backoff_due (gpointer user_data)
+{
+  Run *run = user_data;
+  Flow *flow = run->flow;
+
+  run->backoff_timeout = 0;
+  g_queue_unlink (&flow->backoff, &run->link);
+  /* It has waited longest: first in line for a slot. */
+  g_queue_push_head_link (&flow->waiting, &run->link);
+  flow_dispatch (flow);
+}
+
+/* Whether a failed run is run again: the workflow's retry policy allows
+ * another run and the error is not one that retrying cannot help. */
+static gboolean
+run_may_retry (Run *run)
+{
+  SluiceRetryPolicy *retry = sluice_workflow_get_retry (run->flow->workflow);
+
+  return retry != NULL && run->refused == NULL &&
+         sluice_error_is_retryable (run->failure) &&
+         sluice_retry_policy_allows_retry (retry, run->tries);
+}
+
+/* Puts the run aside until its backoff is over. Its slot is free
+ * meanwhile; its ordering key is not (same-key events stay behind it). A
+ * streamed body cannot be read twice: such an event goes back to its
+ * source, which delivers it again after the delay. */
+static void
+run_backoff (Run *run)
+{
+  Flow *flow = run->flow;
+  SluiceMessage *message = sluice_event_get_message (run->event);
+  SluiceRetryPolicy *retry = sluice_workflow_get_retry (flow->workflow);
+  gint64 delay = sluice_retry_policy_get_delay (retry, run->tries, flow->engine->rand);
+  g_autofree char *delay_text = sluice_format_duration (delay);
+
+  sluice_log (flow->context, message, G_LOG_LEVEL_INFO,
+              "run %s failed (run %u of at most %u): %s; running it again in %s", run->id,
+              run->tries, sluice_retry_policy_get_max_attempts (retry), run->failure->message,
+              delay_text);
+  if (sluice_message_is_streamed (message))
+    {
+      idempotency_finish (run, FALSE);
+      sluice_event_retry_async (run->event, delay, NULL, on_handed_back, run);
+      return;
+    }
+
+  g_clear_error (&run->failure);
+  g_clear_pointer (&run->failure_node, g_free);
+  run->root_units = 0;
+  run->observers_seen = 0;
+  g_clear_pointer (&run->retrying, g_hash_table_unref);
+  g_clear_pointer (&run->id, g_free);
+  run->number = ++flow->engine->next_run_id;
+  sluice_message_set_attempt (message, sluice_message_get_attempt (message) + 1);
+
+  g_queue_unlink (&flow->runs, &run->link);
+  g_queue_push_tail_link (&flow->backoff, &run->link);
+  run->backoff_timeout = sluice_clock_add_timeout (sluice_context_get_clock (flow->context), delay,
+                                                   on_backoff_due, run, NULL);
+  flow_dispatch (flow);
+  maybe_finish_shutdown (flow->engine);
+}
+
 static void
 run_settle (Run *run)
 {
@@ -641,11 +939,25 @@ run_settle (Run *run)
     }
 
   if (handed_back)
-    sluice_event_retry_async (run->event, 0, NULL, on_handed_back, run);
+    {
+      idempotency_finish (run, FALSE);
+      sluice_event_retry_async (run->event, 0, NULL, on_handed_back, run);
+    }
+  else if (run->failure != NULL && run_may_retry (run) && run->flow->stopped)
+    {
+      /* Shutting down: the source delivers it again, later. */
+      idempotency_finish (run, FALSE);
+      sluice_event_retry_async (run->event, 0, NULL, on_handed_back, run);
+    }
+  else if (run->failure != NULL && run_may_retry (run))
+    run_backoff (run);
   else if (run->failure != NULL)
-    sluice_event_dead_letter_async (run->event, run->failure, NULL, on_dead_lettered, run);
+    run_dead_letter (run);
   else
-    sluice_event_ack_async (run->event, NULL, on_acked, run);
+    {
+      idempotency_finish (run, TRUE);
+      sluice_event_ack_async (run->event, NULL, on_acked, run);
+    }
 }
 
 static void
@@ -714,20 +1026,149 @@ run_format_id (Flow *flow, guint64 number)
   return id;
 }
 
-/* Starts a run taken off the waiting queue. */
+/* How long a run holds its idempotency key against duplicates running
+ * elsewhere at the same time; past that, its lease ends. */
+#define IDEMPOTENCY_LEASE (15 * G_TIME_SPAN_MINUTE)
+/* When a duplicate is handed back because the original is still running. */
+#define IDEMPOTENCY_RETRY_DELAY (5 * G_TIME_SPAN_SECOND)
+
+static void run_begin (Run *run);
+
+static void
+idempotency_hand_back (Run *run, const char *why)
+{
+  sluice_log (run->flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_INFO,
+              "run %s: %s; handing the event back for later", run->id, why);
+  sluice_event_retry_async (run->event, IDEMPOTENCY_RETRY_DELAY, NULL, on_handed_back, run);
+}
+
+static void
+on_idempotency_locked (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean acquired = FALSE;
+
+  if (!sluice_state_store_lock_finish (SLUICE_STATE_STORE (object), result, &acquired, &error))
+    {
+      g_autofree char *why = g_strdup_printf ("could not check its idempotency key: %s",
+                                              error->message);
+      g_clear_pointer (&run->idempotency_key, g_free);
+      idempotency_hand_back (run, why);
+    }
+  else if (!acquired)
+    {
+      g_clear_pointer (&run->idempotency_key, g_free);
+      idempotency_hand_back (run, "an event with the same idempotency key is running");
+    }
+  else
+    run_begin (run);
+}
+
+static void
+on_idempotency_looked_up (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Run *run = user_data;
+  SluiceStateStore *store = SLUICE_STATE_STORE (object);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) done = sluice_state_store_get_finish (store, result, &error);
+  g_autofree char *lock = NULL;
+
+  if (error != NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("could not check its idempotency key: %s",
+                                              error->message);
+      g_clear_pointer (&run->idempotency_key, g_free);
+      idempotency_hand_back (run, why);
+      return;
+    }
+  if (done != NULL)
+    {
+      /* Handled within the TTL: acknowledged, not run again. */
+      sluice_log (run->flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_INFO,
+                  "run %s: duplicate of an event already handled (idempotency key '%s'); "
+                  "acknowledged without running", run->id, run->idempotency_key);
+      g_clear_pointer (&run->idempotency_key, g_free);
+      sluice_event_ack_async (run->event, NULL, on_acked, run);
+      return;
+    }
+  lock = g_strconcat (run->idempotency_key, ":running", NULL);
+  run->idempotency_owner = g_strdup_printf ("%s/%" G_GUINT64_FORMAT, run->flow->engine->owner,
+                                            run->number);
+  sluice_state_store_lock_async (store, lock, run->idempotency_owner, IDEMPOTENCY_LEASE, NULL,
+                                 on_idempotency_locked, run);
+}
+
+/* Whether the run must first check its idempotency key; if so, starts the
+ * check, which begins the run, acks a duplicate or hands it back. Replays
+ * (an operator's explicit wish) and batch records are not checked, nor a
+ * run that is a retry (its key is held already). */
+static gboolean
+idempotency_check (Run *run)
+{
+  Flow *flow = run->flow;
+  SluiceEventKey *key = sluice_workflow_get_idempotency_key (flow->workflow, NULL);
+  SluiceStateStore *store = sluice_context_get_state_store (flow->context);
+  g_autofree char *value = NULL;
+
+  if (key == NULL || store == NULL || run->tries > 1 || SLUICE_IS_REPLAY_EVENT (run->event) ||
+      SLUICE_IS_BATCH_RECORD_EVENT (run->event))
+    return FALSE;
+  value = sluice_event_key_evaluate (key, sluice_event_get_message (run->event));
+  if (value == NULL)
+    {
+      sluice_log (flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_DEBUG,
+                  "run %s: no idempotency key (%s absent); running it", run->id,
+                  sluice_event_key_describe (key));
+      return FALSE;
+    }
+  run->idempotency_key = g_strdup_printf ("idempotency:%s:%s",
+                                          sluice_workflow_get_name (flow->workflow), value);
+  sluice_state_store_get_async (store, run->idempotency_key, NULL, on_idempotency_looked_up, run);
+  return TRUE;
+}
+
+/* Starts a run taken off the waiting queue: it holds a slot from now on. */
 static void
 run_start (Run *run)
+{
+  Flow *flow = run->flow;
+
+  if (run->id == NULL)
+    run->id = run_format_id (flow, run->number);
+  if (run->tries++ == 0)
+    run->started_usec = g_get_monotonic_time ();
+  g_queue_push_tail_link (&flow->runs, &run->link);
+
+  if (run->refused != NULL)
+    {
+      run->failure = g_error_copy (run->refused);
+      sluice_log (flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_WARNING,
+                  "run %s: %s", run->id, run->refused->message);
+      run_settle (run);
+      return;
+    }
+  if (SLUICE_IS_FANOUT_EVENT (run->event) &&
+      sluice_fanout_event_get_error (SLUICE_FANOUT_EVENT (run->event)) != NULL)
+    {
+      run->refused = g_error_copy (sluice_fanout_event_get_error (SLUICE_FANOUT_EVENT (run->event)));
+      run->failure = g_error_copy (run->refused);
+      run_settle (run);
+      return;
+    }
+  if (idempotency_check (run))
+    return;
+  run_begin (run);
+}
+
+static void
+run_begin (Run *run)
 {
   Flow *flow = run->flow;
   SluiceEngine *self = flow->engine;
   SluiceMessage *message = sluice_event_get_message (run->event);
   GPtrArray *entries = sluice_workflow_get_entry_nodes (flow->workflow);
   SluiceWorkflowNode *start_node = run->start_node;
-
-  if (run->id == NULL)
-    run->id = run_format_id (flow, run->number);
-  run->started_usec = g_get_monotonic_time ();
-  g_queue_push_tail_link (&flow->runs, &run->link);
 
   sluice_message_ensure_traceparent (message);
   sluice_message_set_header (message, SLUICE_HEADER_RUN, run->id);
@@ -762,19 +1203,31 @@ run_start (Run *run)
 
 /* ---- Flows ---- */
 
-/* The engine is the only one that sets a trigger's credit, so an
- * unchanged credit need not be told again. */
+/* Events a flow holds that its source has not heard back about: a
+ * receiver never holds more than the workflow's concurrency. */
+static guint
+flow_get_credit (Flow *flow)
+{
+  guint busy = flow->runs.length + flow->waiting.length + flow->held + flow->backoff.length;
+
+  return busy < flow->concurrency ? flow->concurrency - busy : 0;
+}
+
+/* A shared trigger gets the credit of its busiest subscriber. Only the
+ * engine sets a trigger's credit (sluice_trigger_set_credit() ignores an
+ * unchanged value). */
 static void
 flow_update_credit (Flow *flow)
 {
-  guint busy = flow->runs.length + flow->waiting.length;
-  guint credit = busy < flow->concurrency ? flow->concurrency - busy : 0;
+  Feed *feed = flow->feed;
+  guint credit = G_MAXUINT;
 
-  if (flow->trigger == NULL || (flow->credit_known && flow->credit == credit))
+  if (feed == NULL)
     return;
-  flow->credit = credit;
-  flow->credit_known = TRUE;
-  sluice_trigger_set_credit (SLUICE_TRIGGER (flow->trigger), credit);
+  for (guint i = 0; i < feed->flows->len; i++)
+    credit = MIN (credit, flow_get_credit (g_ptr_array_index (feed->flows, i)));
+  if (sluice_trigger_get_credit (SLUICE_TRIGGER (feed->trigger)) != credit)
+    sluice_trigger_set_credit (SLUICE_TRIGGER (feed->trigger), credit);
 }
 
 static void
@@ -803,6 +1256,35 @@ flow_push (Flow *flow, SluiceEvent *event, SluiceWorkflowNode *start_node)
   run->event = g_object_ref (event);
   run->start_node = start_node;
   run->number = ++flow->engine->next_run_id;
+
+  /* Batch records are the batch manager's business: neither limited by
+   * deliveries nor ordered here. */
+  if (!SLUICE_IS_BATCH_RECORD_EVENT (event))
+    {
+      SluiceMessage *message = sluice_event_get_message (event);
+      guint max_deliveries = sluice_workflow_get_max_deliveries (flow->workflow);
+      SluiceEventKey *ordering = sluice_workflow_get_ordering_key (flow->workflow);
+
+      if (max_deliveries > 0 && sluice_message_get_attempt (message) > max_deliveries &&
+          !SLUICE_IS_REPLAY_EVENT (event))
+        run->refused = g_error_new (SLUICE_ERROR, SLUICE_ERROR_PERMANENT,
+                                    "delivered %u times, more than max_deliveries (%u); "
+                                    "dead-lettered without running",
+                                    sluice_message_get_attempt (message), max_deliveries);
+      else if (ordering != NULL && (run->order_key = sluice_event_key_evaluate (ordering, message)) != NULL)
+        {
+          GQueue *held = g_hash_table_lookup (flow->order_keys, run->order_key);
+
+          if (held != NULL)
+            {
+              /* Same key queued or running: after it, in arrival order. */
+              g_queue_push_tail (held, run);
+              flow->held++;
+              return run;
+            }
+          g_hash_table_insert (flow->order_keys, g_strdup (run->order_key), g_queue_new ());
+        }
+    }
   g_queue_push_tail_link (&flow->waiting, &run->link);
   return run;
 }
@@ -822,17 +1304,163 @@ flow_enqueue (Flow *flow, SluiceEvent *event, SluiceWorkflowNode *start_node)
 static void
 on_trigger_event (SluiceTrigger *trigger, SluiceEvent *event, gpointer user_data)
 {
-  Flow *flow = user_data;
+  Feed *feed = user_data;
+  g_autoptr(GPtrArray) flows = g_ptr_array_new ();
+  g_autoptr(GPtrArray) children = NULL;
 
-  if (flow->stopped)
+  for (guint i = 0; i < feed->flows->len; i++)
+    {
+      Flow *flow = g_ptr_array_index (feed->flows, i);
+
+      if (!flow->stopped)
+        g_ptr_array_add (flows, flow);
+    }
+  if (flows->len == 0)
     {
       /* Shutting down: give it straight back rather than start work. */
       sluice_event_retry_async (event, 0, NULL, NULL, NULL);
       return;
     }
-  /* Never dropped: past the concurrency limit it waits its turn. */
-  flow_push (flow, event, NULL);
-  flow_dispatch (flow);
+  if (flows->len == 1)
+    {
+      /* Never dropped: past the concurrency limit it waits its turn. */
+      flow_push (g_ptr_array_index (flows, 0), event, NULL);
+      flow_dispatch (g_ptr_array_index (flows, 0));
+      return;
+    }
+
+  if (sluice_message_is_streamed (sluice_event_get_message (event)) && !feed->warned_stream)
+    {
+      feed->warned_stream = TRUE;
+      g_warning ("the trigger of workflow '%s' is shared by %u workflows but its events carry "
+                 "streamed bodies, which only the first can read: give the others a trigger "
+                 "of their own", sluice_workflow_get_name (((Flow *) flows->pdata[0])->workflow),
+                 flows->len);
+    }
+  children = sluice_fanout_event_split (event, flows->len);
+  for (guint i = 0; i < flows->len; i++)
+    flow_push (g_ptr_array_index (flows, i), g_ptr_array_index (children, i), NULL);
+  for (guint i = 0; i < flows->len; i++)
+    flow_dispatch (g_ptr_array_index (flows, i));
+}
+
+/* ---- Feeds ---- */
+
+static void
+feed_free (Feed *feed)
+{
+  if (feed->trigger != NULL)
+    {
+      g_clear_signal_handler (&feed->event_handler, feed->trigger);
+      g_clear_object (&feed->trigger);
+    }
+  g_clear_pointer (&feed->flows, g_ptr_array_unref);
+  g_free (feed->key);
+  g_free (feed);
+}
+
+static void
+json_write_canonical (JsonNode *node, GString *out)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *object = json_node_get_object (node);
+      g_autoptr(GList) names = g_list_sort (json_object_get_members (object),
+                                             (GCompareFunc) g_strcmp0);
+
+      g_string_append_c (out, '{');
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          g_autoptr(JsonNode) name = json_node_init_string (json_node_alloc (), l->data);
+          g_autofree char *text = json_to_string (name, FALSE);
+
+          g_string_append_printf (out, "%s%s:", l != names ? "," : "", text);
+          json_write_canonical (json_object_get_member (object, l->data), out);
+        }
+      g_string_append_c (out, '}');
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      g_string_append_c (out, '[');
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          json_write_canonical (json_array_get_element (array, i), out);
+        }
+      g_string_append_c (out, ']');
+    }
+  else
+    {
+      g_autofree char *text = json_to_string (node, FALSE);
+
+      g_string_append (out, text);
+    }
+}
+
+/* Workflows whose triggers are the same component with the same config
+ * (member order aside) share one instance. */
+static char *
+feed_key_for (SluiceWorkflow *workflow)
+{
+  GString *key = g_string_new (sluice_component_factory_get_name (
+    sluice_workflow_get_trigger_factory (workflow)));
+  g_autoptr(JsonNode) config = json_node_init_object (json_node_alloc (),
+                                                      sluice_workflow_get_trigger_config (workflow));
+
+  g_string_append_c (key, '\n');
+  json_write_canonical (config, key);
+  return g_string_free (key, FALSE);
+}
+
+/* The feed for @workflow's trigger: an existing one with the same trigger,
+ * or a new one whose trigger is named after @workflow. */
+static Feed *
+feed_acquire (SluiceEngine *self, SluiceWorkflow *workflow, GError **error)
+{
+  g_autofree char *key = feed_key_for (workflow);
+  Feed *feed = g_hash_table_lookup (self->feeds, key);
+  g_autofree char *label = NULL;
+  g_autoptr(SluiceContext) context = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (feed != NULL)
+    return feed;
+
+  label = g_strdup_printf ("%s/trigger", sluice_workflow_get_name (workflow));
+  context = sluice_context_new_child (self->context, label);
+  feed = g_new0 (Feed, 1);
+  feed->engine = self;
+  feed->flows = g_ptr_array_new ();
+  feed->trigger = sluice_component_factory_create (sluice_workflow_get_trigger_factory (workflow),
+                                                   context,
+                                                   sluice_workflow_get_trigger_config (workflow),
+                                                   &local_error);
+  if (feed->trigger == NULL)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG, "%s: trigger (%s): %s",
+                   sluice_workflow_get_path (workflow),
+                   sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (workflow)),
+                   local_error->message);
+      feed_free (feed);
+      return NULL;
+    }
+  feed->event_handler = g_signal_connect (feed->trigger, "event", G_CALLBACK (on_trigger_event),
+                                          feed);
+  feed->key = g_steal_pointer (&key);
+  g_hash_table_insert (self->feeds, feed->key, feed);
+  return feed;
+}
+
+/* Takes @flow off its feed; the last one out drops the trigger. */
+static void
+feed_remove_flow (Feed *feed, Flow *flow)
+{
+  g_ptr_array_remove (feed->flows, flow);
+  if (feed->flows->len == 0)
+    g_hash_table_remove (feed->engine->feeds, feed->key);
 }
 
 /* Sources hold no shared instance: their slot is NULL. */
@@ -844,13 +1472,31 @@ unref_if_set (gpointer object)
 }
 
 static void
+held_queue_free (gpointer data)
+{
+  GQueue *held = data;
+  Run *run;
+
+  while ((run = g_queue_pop_head (held)) != NULL)
+    run_free (run);
+  g_queue_free (held);
+}
+
+static void
 flow_free (Flow *flow)
 {
-  if (flow->trigger != NULL)
+  if (flow->feed != NULL)
+    feed_remove_flow (flow->feed, flow);
+  flow->trigger = NULL;
+  while (flow->backoff.length > 0)
     {
-      g_clear_signal_handler (&flow->event_handler, flow->trigger);
-      g_clear_object (&flow->trigger);
+      Run *run = g_queue_peek_head_link (&flow->backoff)->data;
+
+      g_queue_unlink (&flow->backoff, &run->link);
+      sluice_clock_cancel_timeout (sluice_context_get_clock (flow->context), run->backoff_timeout);
+      run_free (run);
     }
+  g_clear_pointer (&flow->order_keys, g_hash_table_unref);
   /* The queues link their runs through the runs themselves. Runs in
    * flight were reported by dispose: they are not freed under the steps
    * that still work on them. */
@@ -873,15 +1519,37 @@ flow_free (Flow *flow)
 }
 
 static void
+hand_back_held (gpointer key, gpointer value, gpointer user_data)
+{
+  GQueue *held = value;
+  Run *run;
+
+  while ((run = g_queue_pop_head (held)) != NULL)
+    {
+      sluice_event_retry_async (run->event, 0, NULL, NULL, NULL);
+      run_free (run);
+    }
+}
+
+static void
 flow_stop (Flow *flow)
 {
+  Feed *feed = flow->feed;
+  gboolean all_stopped = TRUE;
+
   if (flow->stopped)
     return;
   flow->stopped = TRUE;
-  if (flow->trigger != NULL)
-    sluice_trigger_stop (SLUICE_TRIGGER (flow->trigger));
+  for (guint i = 0; feed != NULL && i < feed->flows->len; i++)
+    all_stopped &= ((Flow *) g_ptr_array_index (feed->flows, i))->stopped;
+  if (feed != NULL && all_stopped && feed->started)
+    {
+      feed->started = FALSE;
+      sluice_trigger_stop (SLUICE_TRIGGER (feed->trigger));
+    }
 
-  /* Events that never started go back to their sources. */
+  /* Events that never started, or wait for a retry or their ordering key,
+   * go back to their sources. */
   while (flow->waiting.length > 0)
     {
       Run *run = g_queue_peek_head_link (&flow->waiting)->data;
@@ -890,6 +1558,18 @@ flow_stop (Flow *flow)
       sluice_event_retry_async (run->event, 0, NULL, NULL, NULL);
       run_free (run);
     }
+  while (flow->backoff.length > 0)
+    {
+      Run *run = g_queue_peek_head_link (&flow->backoff)->data;
+
+      g_queue_unlink (&flow->backoff, &run->link);
+      sluice_clock_cancel_timeout (sluice_context_get_clock (flow->context), run->backoff_timeout);
+      idempotency_finish (run, FALSE);
+      sluice_event_retry_async (run->event, 0, NULL, NULL, NULL);
+      run_free (run);
+    }
+  g_hash_table_foreach (flow->order_keys, hand_back_held, NULL);
+  flow->held = 0;
 }
 
 gboolean
@@ -925,8 +1605,10 @@ sluice_engine_add_workflow (SluiceEngine   *self,
   flow->observer_bit = g_new (gint, MAX (nodes->len, 1));
   flow->fast_paths = g_new0 (const SluiceEngineFastPath *, MAX (nodes->len, 1));
   flow->concurrency = sluice_workflow_get_concurrency (workflow);
+  flow->order_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, held_queue_free);
   g_queue_init (&flow->runs);
   g_queue_init (&flow->waiting);
+  g_queue_init (&flow->backoff);
 
   for (guint i = 0; i < nodes->len; i++)
     {
@@ -963,36 +1645,28 @@ sluice_engine_add_workflow (SluiceEngine   *self,
         }
     }
 
-  {
-    g_autofree char *label = g_strdup_printf ("%s/trigger", name);
-    g_autoptr(SluiceContext) context = sluice_context_new_child (self->context, label);
-
-    flow->trigger = sluice_component_factory_create (sluice_workflow_get_trigger_factory (workflow),
-                                                     context,
-                                                     sluice_workflow_get_trigger_config (workflow),
-                                                     &local_error);
-  }
-  if (flow->trigger == NULL)
+  flow->feed = feed_acquire (self, workflow, error);
+  if (flow->feed == NULL)
     {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG, "%s: trigger (%s): %s",
-                   sluice_workflow_get_path (workflow),
-                   sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (workflow)),
-                   local_error->message);
       flow_free (flow);
       return FALSE;
     }
-  flow->event_handler = g_signal_connect (flow->trigger, "event", G_CALLBACK (on_trigger_event),
-                                          flow);
+  g_ptr_array_add (flow->feed->flows, flow);
+  flow->trigger = flow->feed->trigger;
   flow_update_credit (flow);
 
-  if (start && !sluice_trigger_start (SLUICE_TRIGGER (flow->trigger), &local_error))
+  if (start && !flow->feed->started)
     {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_UNAVAILABLE, "%s: trigger (%s) did not start: %s",
-                   sluice_workflow_get_path (workflow),
-                   sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (workflow)),
-                   local_error->message);
-      flow_free (flow);
-      return FALSE;
+      if (!sluice_trigger_start (SLUICE_TRIGGER (flow->trigger), &local_error))
+        {
+          g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_UNAVAILABLE,
+                       "%s: trigger (%s) did not start: %s", sluice_workflow_get_path (workflow),
+                       sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (workflow)),
+                       local_error->message);
+          flow_free (flow);
+          return FALSE;
+        }
+      flow->feed->started = TRUE;
     }
 
   g_hash_table_insert (self->flows, g_strdup (name), flow);
@@ -1029,6 +1703,23 @@ sluice_engine_set_batch_manager (SluiceEngine *self, GObject *manager)
   self->batch_manager = manager;
   if (manager != NULL)
     g_object_add_weak_pointer (manager, (gpointer *) &self->batch_manager);
+}
+
+void
+sluice_engine_set_dead_letter_store (SluiceEngine *self, SluiceDeadLetterStore *store)
+{
+  g_return_if_fail (SLUICE_IS_ENGINE (self));
+  g_return_if_fail (store == NULL || SLUICE_IS_DEAD_LETTER_STORE (store));
+
+  g_set_object (&self->dead_letters, store);
+}
+
+SluiceDeadLetterStore *
+sluice_engine_get_dead_letter_store (SluiceEngine *self)
+{
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), NULL);
+
+  return self->dead_letters;
 }
 
 SluiceWorkflow *
@@ -1357,6 +2048,10 @@ sluice_engine_finalize (GObject *object)
   SluiceEngine *self = SLUICE_ENGINE (object);
 
   g_clear_pointer (&self->flows, g_hash_table_unref);
+  g_clear_pointer (&self->feeds, g_hash_table_unref);
+  g_clear_object (&self->dead_letters);
+  g_clear_pointer (&self->owner, g_free);
+  g_clear_pointer (&self->rand, g_rand_free);
   g_clear_object (&self->context);
   sluice_engine_set_batch_manager (self, NULL);
 
@@ -1393,6 +2088,9 @@ static void
 sluice_engine_init (SluiceEngine *self)
 {
   self->flows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) flow_free);
+  self->feeds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) feed_free);
+  self->owner = g_strdup_printf ("%s:%d", g_get_host_name (), (int) getpid ());
+  self->rand = g_rand_new ();
 }
 
 SluiceEngine *

@@ -76,6 +76,13 @@ gboolean sluice_engine_has_workflow (SluiceEngine *self,
 void sluice_engine_set_batch_manager (SluiceEngine *self,
                                       GObject      *manager);
 
+/* Where runs that give up are recorded (the dead letter's id, workflow,
+ * node, error, attempts, payload, headers, trace) before their source is
+ * told; NULL (the default) leaves dead-lettering to the sources alone. */
+void sluice_engine_set_dead_letter_store (SluiceEngine          *self,
+                                          SluiceDeadLetterStore *store);
+SluiceDeadLetterStore *sluice_engine_get_dead_letter_store (SluiceEngine *self);
+
 /* The running workflow's definition, or NULL. */
 SluiceWorkflow *sluice_engine_get_workflow (SluiceEngine *self,
                                             const char   *workflow);

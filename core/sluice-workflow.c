@@ -17,12 +17,19 @@ struct _SluiceWorkflow
   GPtrArray              *nodes;        /* SluiceWorkflowNode, owned */
   GPtrArray              *entry_nodes;  /* borrowed */
   SluiceWorkflowNode     *dead_letter_node;
+  SluiceRetryPolicy      *retry;        /* NULL: one run per delivery */
+  guint                   max_deliveries;
+  SluiceEventKey         *idempotency_key;
+  gint64                  idempotency_ttl_usec;
+  SluiceEventKey         *ordering_key;
 };
 
 G_DEFINE_FINAL_TYPE (SluiceWorkflow, sluice_workflow, G_TYPE_OBJECT)
 
 #define DEFAULT_CONCURRENCY 4
 #define MAX_CONCURRENCY 10000
+#define DEFAULT_MAX_DELIVERIES 10
+#define DEFAULT_IDEMPOTENCY_TTL (24 * G_TIME_SPAN_HOUR)
 
 static void
 edge_free (SluiceWorkflowEdge *edge)
@@ -54,6 +61,9 @@ sluice_workflow_finalize (GObject *object)
   g_clear_pointer (&self->trigger_config, json_object_unref);
   g_clear_pointer (&self->entry_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->nodes, g_ptr_array_unref);
+  g_clear_pointer (&self->retry, sluice_retry_policy_unref);
+  g_clear_pointer (&self->idempotency_key, sluice_event_key_free);
+  g_clear_pointer (&self->ordering_key, sluice_event_key_free);
 
   G_OBJECT_CLASS (sluice_workflow_parent_class)->finalize (object);
 }
@@ -69,6 +79,8 @@ sluice_workflow_init (SluiceWorkflow *self)
 {
   self->enabled = TRUE;
   self->concurrency = DEFAULT_CONCURRENCY;
+  self->max_deliveries = DEFAULT_MAX_DELIVERIES;
+  self->idempotency_ttl_usec = DEFAULT_IDEMPOTENCY_TTL;
   self->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
   self->entry_nodes = g_ptr_array_new ();
 }
@@ -633,11 +645,95 @@ link_nodes (Loader *loader, SluiceWorkflow *self, JsonNode *root, GHashTable *by
     add_problem (loader, edges, NULL, "edges", "no step is left for the trigger's event to enter");
 }
 
+/* An "idempotency" or "ordering" object: where the key is, plus @extra
+ * (NULL-terminated) members the caller reads. */
+static SluiceEventKey *
+load_event_key (Loader             *loader,
+                JsonObject         *workflow,
+                const char         *member,
+                const char * const *allowed)
+{
+  JsonNode *node = json_object_get_member (workflow, member);
+  g_autoptr(GError) local_error = NULL;
+  SluiceEventKey *key;
+
+  if (node == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      add_problem (loader, node, NULL, member, "expected an object, got %s",
+                   sluice_json_describe_type (node));
+      return NULL;
+    }
+  check_known_keys (loader, json_node_get_object (node), NULL, member, allowed);
+  key = sluice_event_key_new (json_node_get_object (node), &local_error);
+  if (key == NULL)
+    add_problem (loader, node, NULL, member, "%s", local_error->message);
+  return key;
+}
+
+/* Delivery controls, valid for every trigger: retries of a failed run,
+ * the most deliveries an event may have, duplicate suppression and
+ * per-key ordering. */
+static void
+load_delivery_controls (Loader *loader, SluiceWorkflow *self, JsonObject *object)
+{
+  static const char * const idempotency_keys[] = { "header", "field", "ttl", NULL };
+  static const char * const ordering_keys[] = { "header", "field", NULL };
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *node;
+
+  node = json_object_get_member (object, "retry");
+  if (node != NULL)
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        add_problem (loader, node, NULL, "retry", "expected an object, got %s",
+                     sluice_json_describe_type (node));
+      else if ((self->retry = sluice_retry_policy_new_from_json (json_node_get_object (node),
+                                                                 &local_error)) == NULL)
+        add_problem (loader, node, NULL, "retry", "%s", local_error->message);
+    }
+
+  node = json_object_get_member (object, "max_deliveries");
+  if (node != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+        add_problem (loader, node, NULL, "max_deliveries", "expected an integer, got %s",
+                     sluice_json_describe_type (node));
+      else if (json_node_get_int (node) < 0 || json_node_get_int (node) > G_MAXINT)
+        add_problem (loader, node, NULL, "max_deliveries", "must be 0 (no limit) or more");
+      else
+        self->max_deliveries = (guint) json_node_get_int (node);
+    }
+
+  self->idempotency_key = load_event_key (loader, object, "idempotency", idempotency_keys);
+  node = json_object_get_member (object, "idempotency");
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node) &&
+      json_object_has_member (json_node_get_object (node), "ttl"))
+    {
+      JsonNode *ttl = json_object_get_member (json_node_get_object (node), "ttl");
+      g_autoptr(GError) ttl_error = NULL;
+
+      if (!JSON_NODE_HOLDS_VALUE (ttl) || json_node_get_value_type (ttl) != G_TYPE_STRING)
+        add_problem (loader, ttl, NULL, "idempotency.ttl", "expected a duration, got %s",
+                     sluice_json_describe_type (ttl));
+      else if (!sluice_parse_duration (json_node_get_string (ttl), &self->idempotency_ttl_usec,
+                                       &ttl_error))
+        add_problem (loader, ttl, NULL, "idempotency.ttl", "%s", ttl_error->message);
+      else if (self->idempotency_ttl_usec < G_TIME_SPAN_SECOND)
+        add_problem (loader, ttl, NULL, "idempotency.ttl", "must be at least 1s");
+    }
+
+  self->ordering_key = load_event_key (loader, object, "ordering", ordering_keys);
+}
+
 static void
 load_settings (Loader *loader, SluiceWorkflow *self, JsonNode *root)
 {
   static const char * const allowed[] = { "name", "description", "enabled", "trigger",
-                                          "concurrency", "steps", "edges", "dead_letter", NULL };
+                                          "concurrency", "steps", "edges", "dead_letter",
+                                          "retry", "max_deliveries", "idempotency", "ordering",
+                                          NULL };
   JsonObject *object = json_node_get_object (root);
   JsonNode *node;
   const char *name;
@@ -679,6 +775,8 @@ load_settings (Loader *loader, SluiceWorkflow *self, JsonNode *root)
       else
         self->concurrency = (guint) json_node_get_int (node);
     }
+
+  load_delivery_controls (loader, self, object);
 }
 
 static char *
@@ -845,6 +943,33 @@ GPtrArray *
 sluice_workflow_get_entry_nodes (SluiceWorkflow *self)
 {
   return self->entry_nodes;
+}
+
+SluiceRetryPolicy *
+sluice_workflow_get_retry (SluiceWorkflow *self)
+{
+  return self->retry;
+}
+
+guint
+sluice_workflow_get_max_deliveries (SluiceWorkflow *self)
+{
+  return self->max_deliveries;
+}
+
+SluiceEventKey *
+sluice_workflow_get_idempotency_key (SluiceWorkflow *self,
+                                     gint64         *out_ttl_usec)
+{
+  if (out_ttl_usec != NULL)
+    *out_ttl_usec = self->idempotency_ttl_usec;
+  return self->idempotency_key;
+}
+
+SluiceEventKey *
+sluice_workflow_get_ordering_key (SluiceWorkflow *self)
+{
+  return self->ordering_key;
 }
 
 SluiceWorkflowNode *

@@ -3,6 +3,7 @@
 
 #include <sluice/sluice.h>
 
+#include "sluice-event-key.h"
 #include "sluice-plugin-host.h"
 #include "sluice-predicate.h"
 
@@ -67,5 +68,17 @@ SluiceWorkflowNode *sluice_workflow_lookup_node (SluiceWorkflow *self,
 GPtrArray *sluice_workflow_get_entry_nodes (SluiceWorkflow *self);
 /* The node failed messages go to when no failure edge takes them, or NULL. */
 SluiceWorkflowNode *sluice_workflow_get_dead_letter_node (SluiceWorkflow *self);
+
+/* Delivery controls. "retry": how often a failed run is run again before
+ * the event is dead-lettered (NULL: once). "max_deliveries": an event its
+ * source delivered more often than this is dead-lettered without running
+ * (0: no limit). "idempotency": the key of an event already handled within
+ * the TTL (NULL: none). "ordering": events with the same key run one after
+ * another, in arrival order (NULL: none). */
+SluiceRetryPolicy *sluice_workflow_get_retry (SluiceWorkflow *self);
+guint sluice_workflow_get_max_deliveries (SluiceWorkflow *self);
+SluiceEventKey *sluice_workflow_get_idempotency_key (SluiceWorkflow *self,
+                                                     gint64         *out_ttl_usec);
+SluiceEventKey *sluice_workflow_get_ordering_key (SluiceWorkflow *self);
 
 G_END_DECLS
