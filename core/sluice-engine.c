@@ -124,6 +124,7 @@ struct _Run
   char          *idempotency_owner; /* who holds its ":running" lock */
   GError        *refused;    /* dead-letter without running (too many deliveries) */
   guint          tries;      /* runs of this event here, the current one included */
+  guint          delivered;  /* deliveries by the source when it came (message attempt) */
   guint          backoff_timeout;
   gint64         first_failed_usec;
 };
@@ -754,7 +755,7 @@ dead_letter_for (Run *run, gint64 now)
   GHashTableIter iter;
   gpointer name, value;
   g_autoptr(GStrvBuilder) headers = g_strv_builder_new ();
-  guint earlier = sluice_message_get_attempt (message) > 1 ? sluice_message_get_attempt (message) - 1 : 0;
+  guint earlier = run->delivered > 1 ? run->delivered - 1 : 0;
 
   if (SLUICE_IS_REPLAY_EVENT (run->event))
     {
@@ -782,6 +783,13 @@ dead_letter_for (Run *run, gint64 now)
   letter->content_type = g_strdup (sluice_message_get_content_type (message));
   if (!sluice_message_is_streamed (message) && sluice_message_get_bytes (message) != NULL)
     letter->payload = g_bytes_ref (sluice_message_get_bytes (message));
+  /* The message id rides along as a header, so that a replay is the same
+   * message to whoever deduplicates by id. */
+  if (sluice_message_get_id (message) != NULL)
+    {
+      g_strv_builder_add (headers, SLUICE_DEAD_LETTER_MESSAGE_ID);
+      g_strv_builder_add (headers, sluice_message_get_id (message));
+    }
   g_hash_table_iter_init (&iter, sluice_message_get_headers (message));
   while (g_hash_table_iter_next (&iter, &name, &value))
     {
@@ -893,7 +901,6 @@ run_backoff (Run *run)
   g_clear_pointer (&run->retrying, g_hash_table_unref);
   g_clear_pointer (&run->id, g_free);
   run->number = ++flow->engine->next_run_id;
-  sluice_message_set_attempt (message, sluice_message_get_attempt (message) + 1);
 
   g_queue_unlink (&flow->runs, &run->link);
   g_queue_push_tail_link (&flow->backoff, &run->link);
@@ -1143,7 +1150,7 @@ run_start (Run *run)
   if (run->refused != NULL)
     {
       run->failure = g_error_copy (run->refused);
-      sluice_log (flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_WARNING,
+      sluice_log (flow->context, sluice_event_get_message (run->event), G_LOG_LEVEL_MESSAGE,
                   "run %s: %s", run->id, run->refused->message);
       run_settle (run);
       return;
@@ -1256,6 +1263,7 @@ flow_push (Flow *flow, SluiceEvent *event, SluiceWorkflowNode *start_node)
   run->event = g_object_ref (event);
   run->start_node = start_node;
   run->number = ++flow->engine->next_run_id;
+  run->delivered = sluice_message_get_attempt (sluice_event_get_message (event));
 
   /* Batch records are the batch manager's business: neither limited by
    * deliveries nor ordered here. */

@@ -110,7 +110,12 @@ sluice_replay_event_new (SluiceDeadLetterStore *store, const SluiceDeadLetter *l
   sluice_message_set_content_type (message, letter->content_type);
   for (guint i = 0; letter->headers != NULL && letter->headers[i] != NULL &&
                     letter->headers[i + 1] != NULL; i += 2)
-    sluice_message_set_header (message, letter->headers[i], letter->headers[i + 1]);
+    {
+      if (g_str_equal (letter->headers[i], SLUICE_DEAD_LETTER_MESSAGE_ID))
+        sluice_message_set_id (message, letter->headers[i + 1]);
+      else
+        sluice_message_set_header (message, letter->headers[i], letter->headers[i + 1]);
+    }
   if (letter->trace_id != NULL)
     {
       /* A new span of the same trace. */
