@@ -22,6 +22,8 @@ struct _SluiceMemoryStateStore
   GHashTable  *entries; /* key -> Entry (keys, locks, counters share one namespace) */
   GHashTable  *buckets; /* name -> Bucket */
   guint        operations;
+  char        *file;    /* where entries are kept between runs, or NULL */
+  guint        save_source;
 };
 
 static void sluice_memory_state_store_iface_init (SluiceStateStoreInterface *iface);
@@ -31,6 +33,10 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (SluiceMemoryStateStore, sluice_memory_state_store
                                                       sluice_memory_state_store_iface_init))
 
 #define SWEEP_EVERY 1024
+/* Changes are written out at most this often (milliseconds). */
+#define SAVE_DELAY_MS 200
+
+static void schedule_save (SluiceMemoryStateStore *self);
 
 static void
 entry_free (Entry *entry)
@@ -85,6 +91,7 @@ store (SluiceMemoryStateStore *self, const char *key, GBytes *value, gint64 ttl_
   entry->value = g_bytes_ref (value);
   entry->expires = ttl_usec > 0 ? now (self) + ttl_usec : 0;
   g_hash_table_replace (self->entries, g_strdup (key), entry);
+  schedule_save (self);
 }
 
 /* Every operation completes at once; the GTask still reports on the next
@@ -181,7 +188,8 @@ memory_delete_async (SluiceStateStore *store_, const char *key, GCancellable *ca
   g_autoptr(GTask) task = task_new (self, cancellable, callback, user_data, memory_delete_async);
   gboolean existed = lookup (self, key) != NULL;
 
-  g_hash_table_remove (self->entries, key);
+  if (g_hash_table_remove (self->entries, key))
+    schedule_save (self);
   g_task_return_int (task, existed);
 }
 
@@ -240,7 +248,10 @@ memory_unlock_async (SluiceStateStore *store_, const char *name, const char *own
 
   if (entry != NULL && g_bytes_get_size (entry->value) == strlen (owner) &&
       memcmp (g_bytes_get_data (entry->value, NULL), owner, strlen (owner)) == 0)
-    g_hash_table_remove (self->entries, key);
+    {
+      g_hash_table_remove (self->entries, key);
+      schedule_save (self);
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -283,6 +294,7 @@ memory_increment_async (SluiceStateStore *store_, const char *key, gint64 delta,
       /* The TTL is set when the counter is created, not on every change. */
       g_bytes_unref (entry->value);
       entry->value = g_bytes_new (text, strlen (text));
+      schedule_save (self);
     }
   else
     {
@@ -371,6 +383,155 @@ sluice_memory_state_store_iface_init (SluiceStateStoreInterface *iface)
   iface->take_tokens_finish = memory_take_tokens_finish;
 }
 
+/* ---- Keeping entries in a file (one host without Redis) ---- */
+
+/* {"saved_real_usec": N, "entries": {key: {"value": base64, "expires_in_usec": N}}}:
+ * expiry is kept relative to when the file was written, since the
+ * monotonic clock starts over with the process. */
+static gboolean
+save_now (SluiceMemoryStateStore *self, GError **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  GHashTableIter iter;
+  const char *key;
+  Entry *entry;
+  gint64 t = now (self);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "saved_real_usec");
+  json_builder_add_int_value (builder, sluice_clock_get_real_time (self->clock));
+  json_builder_set_member_name (builder, "entries");
+  json_builder_begin_object (builder);
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, (gpointer *) &entry))
+    {
+      gsize size;
+      const guchar *data = g_bytes_get_data (entry->value, &size);
+      g_autofree char *encoded = g_base64_encode (data, size);
+
+      if (entry->expires != 0 && entry->expires <= t)
+        continue;
+      json_builder_set_member_name (builder, key);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "value");
+      json_builder_add_string_value (builder, encoded);
+      if (entry->expires != 0)
+        {
+          json_builder_set_member_name (builder, "expires_in_usec");
+          json_builder_add_int_value (builder, entry->expires - t);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, FALSE);
+  return g_file_set_contents_full (self->file, text, -1,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0600, error);
+}
+
+static gboolean
+on_save_due (gpointer user_data)
+{
+  SluiceMemoryStateStore *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->save_source = 0;
+  if (!save_now (self, &error))
+    g_warning ("could not save the state to %s: %s", self->file, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_save (SluiceMemoryStateStore *self)
+{
+  if (self->file == NULL || self->save_source != 0)
+    return;
+  self->save_source = g_timeout_add (SAVE_DELAY_MS, on_save_due, self);
+}
+
+gboolean
+sluice_memory_state_store_set_file (SluiceStateStore *store_,
+                                    const char       *path,
+                                    GError          **error)
+{
+  SluiceMemoryStateStore *self = SLUICE_MEMORY_STATE_STORE (store_);
+  g_autofree char *text = NULL;
+  gsize length;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root, *entries;
+  JsonObjectIter iter;
+  const char *key;
+  JsonNode *value;
+  gint64 elapsed;
+
+  g_return_val_if_fail (SLUICE_IS_MEMORY_STATE_STORE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  g_free (self->file);
+  self->file = g_strdup (path);
+  if (!g_file_get_contents (path, &text, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "state file %s: ", path);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                   "state file %s: not a state file (%s)", path,
+                   local_error != NULL ? local_error->message : "not a JSON object");
+      return FALSE;
+    }
+  root = json_node_get_object (json_parser_get_root (parser));
+  entries = json_object_get_object_member (root, "entries");
+  if (entries == NULL)
+    return TRUE;
+  elapsed = MAX (0, sluice_clock_get_real_time (self->clock) -
+                      json_object_get_int_member_with_default (root, "saved_real_usec", 0));
+  json_object_iter_init (&iter, entries);
+  while (json_object_iter_next (&iter, &key, &value))
+    {
+      JsonObject *object = JSON_NODE_HOLDS_OBJECT (value) ? json_node_get_object (value) : NULL;
+      const char *encoded = object != NULL ? json_object_get_string_member_with_default (object, "value", NULL) : NULL;
+      gint64 expires_in = object != NULL ? json_object_get_int_member_with_default (object, "expires_in_usec", 0) : 0;
+      Entry *entry;
+      gsize size = 0;
+      guchar *data;
+
+      if (encoded == NULL)
+        continue;
+      if (expires_in != 0 && expires_in <= elapsed)
+        continue;
+      data = g_base64_decode (encoded, &size);
+      entry = g_new0 (Entry, 1);
+      entry->value = g_bytes_new_take (data, size);
+      entry->expires = expires_in != 0 ? now (self) + (expires_in - elapsed) : 0;
+      g_hash_table_replace (self->entries, g_strdup (key), entry);
+    }
+  return TRUE;
+}
+
+static void
+sluice_memory_state_store_dispose (GObject *object)
+{
+  SluiceMemoryStateStore *self = SLUICE_MEMORY_STATE_STORE (object);
+
+  if (self->save_source != 0)
+    {
+      g_clear_handle_id (&self->save_source, g_source_remove);
+      on_save_due (self);
+    }
+
+  G_OBJECT_CLASS (sluice_memory_state_store_parent_class)->dispose (object);
+}
+
 static void
 sluice_memory_state_store_finalize (GObject *object)
 {
@@ -379,6 +540,7 @@ sluice_memory_state_store_finalize (GObject *object)
   g_clear_pointer (&self->entries, g_hash_table_unref);
   g_clear_pointer (&self->buckets, g_hash_table_unref);
   g_clear_object (&self->clock);
+  g_free (self->file);
 
   G_OBJECT_CLASS (sluice_memory_state_store_parent_class)->finalize (object);
 }
@@ -386,6 +548,7 @@ sluice_memory_state_store_finalize (GObject *object)
 static void
 sluice_memory_state_store_class_init (SluiceMemoryStateStoreClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = sluice_memory_state_store_dispose;
   G_OBJECT_CLASS (klass)->finalize = sluice_memory_state_store_finalize;
 }
 

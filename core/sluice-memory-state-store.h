@@ -13,4 +13,13 @@ G_DECLARE_FINAL_TYPE (SluiceMemoryStateStore, sluice_memory_state_store, SLUICE,
 
 SluiceStateStore *sluice_memory_state_store_new (SluiceClock *clock);
 
+/* Keeps the entries in @path between runs (a daemon without Redis: the
+ * schedules' last fire times, idempotency keys): loads what is there now
+ * and writes changes back within a fraction of a second, and once more
+ * when the store goes away. Fails (keeping @path for saving) only when the
+ * file exists but cannot be read or parsed. */
+gboolean sluice_memory_state_store_set_file (SluiceStateStore *store,
+                                             const char       *path,
+                                             GError          **error);
+
 G_END_DECLS

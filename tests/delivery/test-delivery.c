@@ -3,6 +3,7 @@
  * with backoff and jitter, max deliveries, idempotency, ordering, fan-out
  * of a shared trigger, dead letters and their replay. One host, memory
  * stores, a manual clock. */
+#include <glib/gstdio.h>
 #include <sluice/sluice.h>
 
 #include "sluice-builtins.h"
@@ -668,6 +669,81 @@ test_replay_unknown_workflow_skipped (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (removed, ==, 1);
 }
 
+/* ---- State kept in a file without Redis ---- */
+
+static GBytes *
+state_get (SluiceStateStore *store, const char *key)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GBytes *value;
+
+  sluice_state_store_get_async (store, key, NULL, on_done, &result);
+  value = sluice_state_store_get_finish (store, wait_for (&result), &error);
+  g_assert_no_error (error);
+  return value;
+}
+
+static void
+state_set (SluiceStateStore *store, const char *key, const char *value, gint64 ttl)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new (value, strlen (value));
+
+  sluice_state_store_set_async (store, key, bytes, ttl, NULL, on_done, &result);
+  g_assert_true (sluice_state_store_set_finish (store, wait_for (&result), NULL));
+}
+
+static void
+test_state_file_survives_restart (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sluice-state-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "state.json", NULL);
+  g_autoptr(SluiceClock) clock = sluice_clock_new_manual (G_GINT64_CONSTANT (1700000000) * G_USEC_PER_SEC);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) kept = NULL;
+  g_autoptr(GBytes) expired = NULL;
+  g_autoptr(GBytes) short_lived = NULL;
+  SluiceStateStore *store = sluice_memory_state_store_new (clock);
+
+  g_assert_true (sluice_memory_state_store_set_file (store, path, &error));
+  g_assert_no_error (error);
+  state_set (store, "schedule:w/trigger:last", "1700000000", 0);
+  state_set (store, "idempotency:w:a", "done", 10 * G_USEC_PER_SEC);
+  state_set (store, "idempotency:w:b", "done", 100 * G_USEC_PER_SEC);
+  g_object_unref (store);   /* writes the file */
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* 30 s later, a new process: the 10 s key is gone, the others remain */
+  sluice_clock_advance (clock, 30 * G_USEC_PER_SEC);
+  store = sluice_memory_state_store_new (clock);
+  g_assert_true (sluice_memory_state_store_set_file (store, path, &error));
+  kept = state_get (store, "schedule:w/trigger:last");
+  expired = state_get (store, "idempotency:w:a");
+  short_lived = state_get (store, "idempotency:w:b");
+  g_assert_nonnull (kept);
+  g_assert_cmpmem (g_bytes_get_data (kept, NULL), g_bytes_get_size (kept), "1700000000", 10);
+  g_assert_null (expired);
+  g_assert_nonnull (short_lived);
+  /* and it keeps its remaining 70 s, not a fresh 100 s */
+  sluice_clock_advance (clock, 71 * G_USEC_PER_SEC);
+  g_clear_pointer (&short_lived, g_bytes_unref);
+  short_lived = state_get (store, "idempotency:w:b");
+  g_assert_null (short_lived);
+  g_object_unref (store);
+
+  /* a damaged file is refused with its name */
+  g_assert_true (g_file_set_contents (path, "{not json", -1, NULL));
+  store = sluice_memory_state_store_new (clock);
+  g_assert_false (sluice_memory_state_store_set_file (store, path, &error));
+  g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, path));
+  g_object_unref (store);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* ---- Workflow file checks ---- */
 
 static void
@@ -717,6 +793,7 @@ main (int argc, char **argv)
   ADD ("/delivery/replay/one-and-failed-replay", test_replay_one_and_failed_replay);
   ADD ("/delivery/replay/unknown-workflow-skipped", test_replay_unknown_workflow_skipped);
   ADD ("/delivery/config/bad", test_bad_delivery_config);
+  g_test_add_func ("/delivery/state-file/survives-restart", test_state_file_survives_restart);
 
   return g_test_run ();
 }
