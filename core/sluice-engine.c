@@ -1313,9 +1313,25 @@ static void
 on_trigger_event (SluiceTrigger *trigger, SluiceEvent *event, gpointer user_data)
 {
   Feed *feed = user_data;
-  g_autoptr(GPtrArray) flows = g_ptr_array_new ();
+  g_autoptr(GPtrArray) flows = NULL;
   g_autoptr(GPtrArray) children = NULL;
 
+  /* The common case, one workflow per trigger, allocates nothing here. */
+  if (feed->flows->len == 1)
+    {
+      Flow *flow = g_ptr_array_index (feed->flows, 0);
+
+      if (flow->stopped)
+        sluice_event_retry_async (event, 0, NULL, NULL, NULL);
+      else
+        {
+          flow_push (flow, event, NULL);
+          flow_dispatch (flow);
+        }
+      return;
+    }
+
+  flows = g_ptr_array_new ();
   for (guint i = 0; i < feed->flows->len; i++)
     {
       Flow *flow = g_ptr_array_index (feed->flows, i);
