@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -9,8 +11,11 @@
 #include "sluice-batch-manager.h"
 #include "sluice-builtins.h"
 #include "sluice-config.h"
+#include "sluice-dead-letters.h"
+#include "sluice-cron.h"
 #include "sluice-engine.h"
 #include "sluice-managed-redis.h"
+#include "sluice-memory-dead-letter-store.h"
 #include "sluice-memory-state-store.h"
 #include "sluice-plugin-host.h"
 #include "sluice-workflow.h"
@@ -32,7 +37,20 @@ static char *opt_run;
 static char *opt_input;
 static gboolean opt_batches;
 static char *opt_batch_retry;
+static gboolean opt_dead_letters;
+static char *opt_dead_letter;
+static char **opt_replay;
+static gboolean opt_replay_all;
+static char **opt_purge;
+static gboolean opt_purge_all;
+static char *opt_filter_workflow;
+static char *opt_filter_node;
+static char *opt_filter_error;
 static char **opt_remaining;
+static char *opt_next_fires;
+static char *opt_timezone;
+static char *opt_from;
+static int opt_count = 5;
 
 static const GOptionEntry options[] = {
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -53,6 +71,31 @@ static const GOptionEntry options[] = {
     "List the batches in the store with their counts, then exit", NULL },
   { "batch-retry", 0, 0, G_OPTION_ARG_STRING, &opt_batch_retry,
     "Send the failed records of batch ID back to processing, then exit", "ID" },
+  { "next-fires", 0, 0, G_OPTION_ARG_STRING, &opt_next_fires,
+    "Print when the cron expression EXPR fires next, then exit", "EXPR" },
+  { "timezone", 0, 0, G_OPTION_ARG_STRING, &opt_timezone,
+    "With --next-fires: the time zone (IANA name, UTC or local; default UTC)", "TZ" },
+  { "from", 0, 0, G_OPTION_ARG_STRING, &opt_from,
+    "With --next-fires: count from this ISO 8601 time instead of now", "TIME" },
+  { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "With --next-fires: how many (default 5)", "N" },
+  { "dead-letters", 0, 0, G_OPTION_ARG_NONE, &opt_dead_letters,
+    "List the dead letters (see --workflow, --node, --error-contains), then exit", NULL },
+  { "dead-letter", 0, 0, G_OPTION_ARG_STRING, &opt_dead_letter,
+    "Print dead letter ID as JSON, payload included, then exit", "ID" },
+  { "replay", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_replay,
+    "Run dead letter ID through its workflow again (repeatable); exit when done", "ID" },
+  { "replay-all", 0, 0, G_OPTION_ARG_NONE, &opt_replay_all,
+    "Replay every dead letter that matches the filters; exit when done", NULL },
+  { "purge", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_purge,
+    "Remove dead letter ID (repeatable), then exit", "ID" },
+  { "purge-all", 0, 0, G_OPTION_ARG_NONE, &opt_purge_all,
+    "Remove every dead letter that matches the filters, then exit", NULL },
+  { "workflow", 0, 0, G_OPTION_ARG_STRING, &opt_filter_workflow,
+    "Dead letters: only those of this workflow", "NAME" },
+  { "node", 0, 0, G_OPTION_ARG_STRING, &opt_filter_node,
+    "Dead letters: only those that failed in this node", "ID" },
+  { "error-contains", 0, 0, G_OPTION_ARG_STRING, &opt_filter_error,
+    "Dead letters: only those whose error contains TEXT", "TEXT" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages too", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_remaining, NULL, "[WORKFLOW…]" },
   { NULL }
@@ -224,6 +267,54 @@ check_workflows (SluicePluginHost *host, char **files)
   return status;
 }
 
+/* ---- --next-fires ---- */
+
+/* Like `systemd-analyze calendar`: the next fire times, one per line, in
+ * ISO 8601 with the zone's offset, computed by the same code as the
+ * schedule.cron trigger. */
+static int
+next_fires_command (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceCron) cron = NULL;
+  g_autoptr(GTimeZone) tz = NULL;
+  gint64 after = g_get_real_time ();
+
+  cron = sluice_cron_new (opt_next_fires, &error);
+  if (cron != NULL)
+    tz = sluice_cron_time_zone_new (opt_timezone, &error);
+  if (tz != NULL && opt_from != NULL)
+    sluice_cron_parse_time (opt_from, tz, &after, &error);
+  if (error == NULL && opt_count < 1)
+    g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "--count %d: expected at least 1", opt_count);
+  if (error != NULL)
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      return 1;
+    }
+
+  for (int i = 0; i < opt_count; i++)
+    {
+      g_autofree char *text = NULL;
+
+      after = sluice_cron_next (cron, tz, after);
+      if (after < 0)
+        {
+          if (i == 0)
+            {
+              g_printerr ("sluiced: cron '%s' does not fire within %d years\n", opt_next_fires,
+                          SLUICE_CRON_SEARCH_YEARS);
+              return 1;
+            }
+          break;
+        }
+      text = sluice_cron_format_time (after, tz);
+      g_print ("%s\n", text);
+    }
+  return 0;
+}
+
 /* ---- Waiting for one async result, at start-up and in CLI commands ---- */
 
 static void
@@ -243,14 +334,16 @@ wait_for (GAsyncResult **slot)
 /* ---- Stores ---- */
 
 typedef struct {
-  SluiceManagedRedis *managed;
-  SluiceBatchStore   *batch_store;
-  SluiceStateStore   *state_store;
+  SluiceManagedRedis    *managed;
+  SluiceBatchStore      *batch_store;
+  SluiceStateStore      *state_store;
+  SluiceDeadLetterStore *dead_letters;
 } Stores;
 
 static void
 stores_clear (Stores *stores)
 {
+  g_clear_object (&stores->dead_letters);
   g_clear_object (&stores->batch_store);
   g_clear_object (&stores->state_store);
   if (stores->managed != NULL)
@@ -289,8 +382,10 @@ stores_open (Stores           *stores,
   g_autoptr(SluiceContext) context = sluice_context_new ("redis", clock, NULL);
   SluiceComponentFactory *batch_factory = sluice_plugin_host_lookup (host, "redis.batch-store");
   SluiceComponentFactory *state_factory = sluice_plugin_host_lookup (host, "redis.state-store");
+  SluiceComponentFactory *dead_letter_factory =
+    sluice_plugin_host_lookup (host, "redis.dead-letter-store");
 
-  if (batch_factory == NULL || state_factory == NULL)
+  if (batch_factory == NULL || state_factory == NULL || dead_letter_factory == NULL)
     {
       g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
                            "\"redis\" in sluice.conf needs the redis plugin, which is not "
@@ -350,7 +445,259 @@ stores_open (Stores           *stores,
     return FALSE;
   stores->state_store = SLUICE_STATE_STORE (
     sluice_component_factory_create (state_factory, context, store_config, error));
-  return stores->state_store != NULL;
+  if (stores->state_store == NULL)
+    return FALSE;
+  stores->dead_letters = SLUICE_DEAD_LETTER_STORE (
+    sluice_component_factory_create (dead_letter_factory, context, store_config, error));
+  return stores->dead_letters != NULL;
+}
+
+/* Without Redis: state in memory, kept in the state folder between runs
+ * (schedules' last fire times, idempotency keys). */
+static SluiceStateStore *
+memory_state_store_open (SluiceConfig *config, SluiceClock *clock)
+{
+  SluiceStateStore *store = sluice_memory_state_store_new (clock);
+  g_autofree char *path = g_build_filename (config->state_dir, "state.json", NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (g_mkdir_with_parents (config->state_dir, 0700) != 0)
+    g_warning ("state folder %s: %s; state is kept in memory only", config->state_dir,
+               g_strerror (errno));
+  else if (!sluice_memory_state_store_set_file (store, path, &error))
+    g_warning ("%s; starting with an empty state", error->message);
+  return store;
+}
+
+static guint
+load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir, gboolean start)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GError) error = NULL;
+  guint started = 0;
+
+  names = sluice_config_list_json_files (dir, &error);
+  if (names == NULL)
+    {
+      g_warning ("workflows folder %s: %s", dir, error->message);
+      return 0;
+    }
+
+  /* One bad workflow is reported and skipped; the others run. */
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+      g_autoptr(SluiceWorkflow) workflow = NULL;
+
+      g_clear_error (&error);
+      workflow = sluice_workflow_load_file (host, path, &error);
+      if (workflow == NULL)
+        {
+          g_warning ("not running %s:\n%s", path, error->message);
+          continue;
+        }
+      if (start && !sluice_workflow_get_enabled (workflow))
+        {
+          g_message ("workflow '%s' (%s) is disabled", sluice_workflow_get_name (workflow), path);
+          continue;
+        }
+      if (!sluice_engine_add_workflow (engine, workflow, start, &error))
+        {
+          g_warning ("not running %s: %s", path, error->message);
+          continue;
+        }
+      if (start)
+        g_message ("workflow '%s' started (%s)", sluice_workflow_get_name (workflow), path);
+      started++;
+    }
+  return started;
+}
+
+/* ---- --dead-letters, --dead-letter, --replay, --purge ---- */
+
+/* --run --input files up to this size are read into memory. */
+#define INPUT_IN_MEMORY_MAX (1024 * 1024)
+
+static void
+dead_letter_filter_from_options (SluiceDeadLetterFilter *filter)
+{
+  memset (filter, 0, sizeof *filter);
+  filter->workflow = opt_filter_workflow;
+  filter->node = opt_filter_node;
+  filter->error_contains = opt_filter_error;
+}
+
+static void
+print_dead_letters (GPtrArray *letters)
+{
+  g_print ("%-36s %-24s %-16s %8s %-20s %s\n", "ID", "WORKFLOW", "NODE", "ATTEMPTS", "LAST",
+           "ERROR");
+  for (guint i = 0; i < letters->len; i++)
+    {
+      SluiceDeadLetter *letter = g_ptr_array_index (letters, i);
+      g_autoptr(GDateTime) last = g_date_time_new_from_unix_utc (letter->last_usec / G_USEC_PER_SEC);
+      g_autofree char *when = last != NULL ? g_date_time_format (last, "%Y-%m-%dT%H:%M:%SZ")
+                                           : g_strdup ("-");
+
+      g_print ("%-36s %-24s %-16s %8u %-20s %s\n", letter->id, letter->workflow,
+               letter->node != NULL ? letter->node : "-", letter->attempts, when,
+               letter->error != NULL ? letter->error : "");
+    }
+}
+
+static guint replay_finished;
+
+static void
+on_replay_run_finished (SluiceEngine *engine, const char *workflow, const char *run_id,
+                        guint outcome, const char *error_message, SluiceMessage *message,
+                        gpointer user_data)
+{
+  guint *failed = user_data;
+
+  replay_finished++;
+  if (outcome != SLUICE_EVENT_ACKED)
+    {
+      (*failed)++;
+      g_printerr ("replay of %s (workflow %s) failed again: %s\n",
+                  sluice_message_get_header (message, "sluice-replay-of"), workflow,
+                  error_message != NULL ? error_message : "handed back");
+    }
+}
+
+/* Replays in this process: the workflows are loaded without their
+ * triggers, the dead letters run through them, and the command returns
+ * once every replay has finished. */
+static int
+replay_dead_letters (SluiceConfig *config, SluicePluginHost *host, Stores *stores,
+                     SluiceClock *clock, JsonObject *connections)
+{
+  g_autoptr(SluiceContext) context = sluice_context_new ("sluiced", clock, stores->state_store);
+  g_autoptr(SluiceEngine) engine = NULL;
+  g_autoptr(SluiceDeadLetters) manager = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *skip_reason = NULL;
+  const char *dir = opt_workflows != NULL ? opt_workflows : config->workflows_dir;
+  SluiceDeadLetterFilter filter;
+  guint64 replayed = 0, skipped = 0;
+  guint failed = 0;
+
+  sluice_context_set_connections (context, connections);
+  engine = sluice_engine_new (context);
+  sluice_engine_set_dead_letter_store (engine, stores->dead_letters);
+  g_signal_connect (engine, "run-finished", G_CALLBACK (on_replay_run_finished), &failed);
+  load_workflow_dir (host, engine, dir, FALSE);
+
+  manager = sluice_dead_letters_new (stores->dead_letters, engine);
+  dead_letter_filter_from_options (&filter);
+  sluice_dead_letters_replay_async (manager, opt_replay_all ? NULL : (const char * const *) opt_replay,
+                                    &filter, NULL, on_ready, &result);
+  if (!sluice_dead_letters_replay_finish (manager, wait_for (&result), &replayed, &skipped,
+                                          &skip_reason, &error))
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      return 1;
+    }
+  while (replay_finished < replayed)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&result);
+  sluice_engine_shutdown_async (engine, config->shutdown_grace_usec, NULL, on_ready, &result);
+  sluice_engine_shutdown_finish (engine, wait_for (&result), NULL);
+
+  g_print ("%" G_GUINT64_FORMAT " dead letter%s replayed: %" G_GUINT64_FORMAT " succeeded, %u "
+           "failed again\n", replayed, replayed == 1 ? "" : "s", replayed - failed, failed);
+  if (skipped > 0)
+    g_print ("%" G_GUINT64_FORMAT " skipped (first: %s)\n", skipped, skip_reason);
+  return failed > 0 || skipped > 0 ? 1 : 0;
+}
+
+static int
+dead_letter_command (SluiceConfig *config, SluicePluginHost *host)
+{
+  g_autoptr(SluiceClock) clock = sluice_clock_new_system ();
+  g_autoptr(JsonObject) connections = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Stores stores = { NULL, NULL, NULL, NULL };
+  SluiceDeadLetterFilter filter;
+  int status = 0;
+
+  if (redis_is (config, "none"))
+    {
+      g_printerr ("sluiced: dead letters are kept in memory by the running daemon when \"redis\" "
+                  "is \"none\" in sluice.conf; configure Redis to keep and manage them\n");
+      return 2;
+    }
+  connections = sluice_config_load_connections (config->connections_dir, &error);
+  if (connections == NULL ||
+      !stores_open (&stores, config, host, clock, connections, FALSE, &error))
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      stores_clear (&stores);
+      return 1;
+    }
+  dead_letter_filter_from_options (&filter);
+
+  if (opt_dead_letter != NULL)
+    {
+      g_autoptr(SluiceDeadLetter) letter = NULL;
+
+      sluice_dead_letter_store_get_async (stores.dead_letters, opt_dead_letter, NULL, on_ready,
+                                          &result);
+      letter = sluice_dead_letter_store_get_finish (stores.dead_letters, wait_for (&result), &error);
+      if (letter == NULL)
+        {
+          g_printerr ("sluiced: %s\n", error->message);
+          status = 1;
+        }
+      else
+        {
+          g_autoptr(JsonNode) node = sluice_dead_letter_to_json (letter, TRUE);
+          g_autofree char *text = json_to_string (node, TRUE);
+
+          g_print ("%s\n", text);
+        }
+    }
+  else if (opt_replay != NULL || opt_replay_all)
+    status = replay_dead_letters (config, host, &stores, clock, connections);
+  else if (opt_purge != NULL || opt_purge_all)
+    {
+      g_autoptr(SluiceEngine) engine = NULL;
+      g_autoptr(SluiceContext) context = sluice_context_new ("sluiced", clock, stores.state_store);
+      g_autoptr(SluiceDeadLetters) manager = NULL;
+      guint64 removed = 0;
+
+      engine = sluice_engine_new (context);
+      manager = sluice_dead_letters_new (stores.dead_letters, engine);
+      sluice_dead_letters_purge_async (manager, opt_purge_all ? NULL : (const char * const *) opt_purge,
+                                       &filter, NULL, on_ready, &result);
+      if (!sluice_dead_letters_purge_finish (manager, wait_for (&result), &removed, &error))
+        {
+          g_printerr ("sluiced: %s\n", error->message);
+          status = 1;
+        }
+      else
+        g_print ("%" G_GUINT64_FORMAT " dead letter%s removed\n", removed, removed == 1 ? "" : "s");
+    }
+  else
+    {
+      g_autoptr(GPtrArray) letters = NULL;
+
+      sluice_dead_letter_store_list_async (stores.dead_letters, &filter, 0, G_MAXUINT, NULL,
+                                           on_ready, &result);
+      letters = sluice_dead_letter_store_list_finish (stores.dead_letters, wait_for (&result),
+                                                      &error);
+      if (letters == NULL)
+        {
+          g_printerr ("sluiced: %s\n", error->message);
+          status = 1;
+        }
+      else
+        print_dead_letters (letters);
+    }
+
+  stores_clear (&stores);
+  return status;
 }
 
 /* ---- --batches, --batch-retry ---- */
@@ -362,7 +709,7 @@ batch_command (SluiceConfig *config, SluicePluginHost *host)
   g_autoptr(JsonObject) connections = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  Stores stores = { NULL, NULL, NULL };
+  Stores stores = { NULL, NULL, NULL, NULL };
   int status = 0;
 
   if (redis_is (config, "none"))
@@ -555,49 +902,6 @@ on_terminate (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static guint
-load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir)
-{
-  g_autoptr(GPtrArray) names = NULL;
-  g_autoptr(GError) error = NULL;
-  guint started = 0;
-
-  names = sluice_config_list_json_files (dir, &error);
-  if (names == NULL)
-    {
-      g_warning ("workflows folder %s: %s", dir, error->message);
-      return 0;
-    }
-
-  /* One bad workflow is reported and skipped; the others run. */
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-      g_autoptr(SluiceWorkflow) workflow = NULL;
-
-      g_clear_error (&error);
-      workflow = sluice_workflow_load_file (host, path, &error);
-      if (workflow == NULL)
-        {
-          g_warning ("not running %s:\n%s", path, error->message);
-          continue;
-        }
-      if (!sluice_workflow_get_enabled (workflow))
-        {
-          g_message ("workflow '%s' (%s) is disabled", sluice_workflow_get_name (workflow), path);
-          continue;
-        }
-      if (!sluice_engine_add_workflow (engine, workflow, TRUE, &error))
-        {
-          g_warning ("not running %s: %s", path, error->message);
-          continue;
-        }
-      g_message ("workflow '%s' started (%s)", sluice_workflow_get_name (workflow), path);
-      started++;
-    }
-  return started;
-}
-
 static int
 run (SluiceConfig *config, SluicePluginHost *host)
 {
@@ -610,7 +914,7 @@ run (SluiceConfig *config, SluicePluginHost *host)
   g_autoptr(JsonObject) connections = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *run_id = NULL;
-  Stores stores = { NULL, NULL, NULL };
+  Stores stores = { NULL, NULL, NULL, NULL };
   Daemon daemon = { loop, 0, NULL };
   SignalData signal_data = { &daemon, NULL, NULL, config->shutdown_grace_usec, FALSE, FALSE, 0 };
   guint sigterm, sigint;
@@ -633,12 +937,20 @@ run (SluiceConfig *config, SluicePluginHost *host)
       state_store = g_object_ref (stores.state_store);
     }
   else
-    state_store = sluice_memory_state_store_new (clock);
+    state_store = memory_state_store_open (config, clock);
 
   context = sluice_context_new ("sluiced", clock, state_store);
   sluice_context_set_connections (context, connections);
 
   engine = sluice_engine_new (context);
+  if (stores.dead_letters != NULL)
+    sluice_engine_set_dead_letter_store (engine, stores.dead_letters);
+  else
+    {
+      g_autoptr(SluiceDeadLetterStore) dead_letters = sluice_memory_dead_letter_store_new ();
+
+      sluice_engine_set_dead_letter_store (engine, dead_letters);
+    }
   signal_data.engine = engine;
   g_signal_connect (engine, "run-finished", G_CALLBACK (on_run_finished), &daemon);
 
@@ -680,9 +992,26 @@ run (SluiceConfig *config, SluicePluginHost *host)
           info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL,
                                                  NULL);
           content_type = g_content_type_guess (opt_input, NULL, 0, NULL);
-          message = sluice_message_new_stream (G_INPUT_STREAM (stream),
-                                               info != NULL ? g_file_info_get_size (info) : -1,
-                                               content_type);
+          /* A small input is read at once: a run that fails can then be
+           * retried and dead-lettered with its payload. A large one
+           * streams. */
+          if (info != NULL && g_file_info_get_size (info) <= INPUT_IN_MEMORY_MAX)
+            {
+              g_autoptr(GBytes) body = g_input_stream_read_bytes (
+                G_INPUT_STREAM (stream), (gsize) g_file_info_get_size (info) + 1, NULL, &error);
+
+              if (body == NULL)
+                {
+                  g_printerr ("sluiced: --input %s: %s\n", opt_input, error->message);
+                  daemon.exit_status = 1;
+                  goto out;
+                }
+              message = sluice_message_new_bytes (body, content_type);
+            }
+          else
+            message = sluice_message_new_stream (G_INPUT_STREAM (stream),
+                                                 info != NULL ? g_file_info_get_size (info) : -1,
+                                                 content_type);
           sluice_message_set_header (message, "sluice-file-path", opt_input);
         }
       else
@@ -696,7 +1025,7 @@ run (SluiceConfig *config, SluicePluginHost *host)
   else
     {
       const char *dir = opt_workflows != NULL ? opt_workflows : config->workflows_dir;
-      guint started = load_workflow_dir (host, engine, dir);
+      guint started = load_workflow_dir (host, engine, dir, TRUE);
 
       /* Pick up batches other hosts (or an earlier life) left to do. */
       if (manager != NULL)
@@ -765,6 +1094,8 @@ main (int argc, char **argv)
                SLUICE_PLUGIN_ABI_MINOR);
       return 0;
     }
+  if (opt_next_fires != NULL)
+    return next_fires_command ();
   if (opt_remaining != NULL && !opt_check)
     {
       g_printerr ("sluiced: unexpected argument '%s' (workflow files go with --check)\n",
@@ -790,6 +1121,9 @@ main (int argc, char **argv)
     return check_workflows (host, opt_remaining);
   if (opt_batches || opt_batch_retry != NULL)
     return batch_command (config, host);
+  if (opt_dead_letters || opt_dead_letter != NULL || opt_replay != NULL || opt_replay_all ||
+      opt_purge != NULL || opt_purge_all)
+    return dead_letter_command (config, host);
 
   return run (config, host);
 }

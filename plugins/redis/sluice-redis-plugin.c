@@ -3,6 +3,7 @@
 
 #include "sluice-redis-batch-store.h"
 #include "sluice-redis-config.h"
+#include "sluice-redis-dead-letter-store.h"
 #include "sluice-redis-state-store.h"
 
 static gboolean
@@ -10,6 +11,9 @@ sluice_redis_plugin_register (SluicePlugin *plugin,
                               GError      **error)
 {
   return sluice_plugin_add_component (plugin, "redis.batch-store", SLUICE_TYPE_REDIS_BATCH_STORE,
+                                      sluice_redis_store_schema, error) &&
+         sluice_plugin_add_component (plugin, "redis.dead-letter-store",
+                                      SLUICE_TYPE_REDIS_DEAD_LETTER_STORE,
                                       sluice_redis_store_schema, error) &&
          sluice_plugin_add_component (plugin, "redis.state-store", SLUICE_TYPE_REDIS_STATE_STORE,
                                       sluice_redis_store_schema, error);

@@ -7,7 +7,7 @@
 #   tests/fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 30); TARGETs among csv xml jsonl json-array
-# workflow
+# workflow cron
 # (default: all). FUZZ_BUILDDIR picks the build directory (default
 # $TMPDIR/sluice-fuzz-build); new corpus entries are kept under it, the
 # seeds in tests/fuzz/corpus are only read. Crash reproducers land in the
@@ -16,7 +16,7 @@ set -eu
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-csv xml jsonl json-array workflow}
+targets=${*:-csv xml jsonl json-array workflow cron}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 fuzzdir=$srcdir/tests/fuzz
@@ -34,6 +34,7 @@ fi
 binary () {
   case $1 in
     workflow) echo fuzz-workflow ;;
+    cron) echo fuzz-cron ;;
     *) echo "fuzz-split-$1" ;;
   esac
 }
@@ -47,6 +48,7 @@ for target in $targets; do
   case $target in
     csv) dict=csv.dict ;;
     xml) dict=xml.dict ;;
+    cron) dict=cron.dict ;;
     *) dict=json.dict ;;
   esac
   corpus=$builddir/fuzz-corpus/$target

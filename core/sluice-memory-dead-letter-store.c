@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sluice-memory-dead-letter-store.h"
+
+#include <string.h>
+
+struct _SluiceMemoryDeadLetterStore
+{
+  GObject parent_instance;
+
+  GSequence  *order; /* SluiceDeadLetter (owned), by first_usec, then id */
+  GHashTable *by_id; /* id (the letter's own string) -> GSequenceIter in order */
+};
+
+static void sluice_memory_dead_letter_store_iface_init (SluiceDeadLetterStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SluiceMemoryDeadLetterStore, sluice_memory_dead_letter_store,
+                               G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (SLUICE_TYPE_DEAD_LETTER_STORE,
+                                                      sluice_memory_dead_letter_store_iface_init))
+
+static int
+compare_letters (gconstpointer a_,
+                 gconstpointer b_,
+                 gpointer      user_data)
+{
+  const SluiceDeadLetter *a = a_;
+  const SluiceDeadLetter *b = b_;
+
+  if (a->first_usec != b->first_usec)
+    return a->first_usec < b->first_usec ? -1 : 1;
+  return strcmp (a->id, b->id);
+}
+
+/* The Redis store keeps dead letters in the SDK's JSON form, which has no
+ * negative times, pairs every header name with a value and holds only
+ * UTF-8. The same letters are refused here, so that whether a host can
+ * keep a dead letter does not depend on the store it runs with. */
+static gboolean
+check_letter (const SluiceDeadLetter *letter,
+              GError                **error)
+{
+  const struct
+  {
+    const char *name;
+    const char *value;
+  } strings[] = {
+    { "workflow", letter->workflow },
+    { "node", letter->node },
+    { "source", letter->source },
+    { "error", letter->error },
+    { "trace_id", letter->trace_id },
+    { "content_type", letter->content_type },
+  };
+  guint n_headers;
+
+  if (!g_utf8_validate (letter->id, -1, NULL))
+    {
+      g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                           "dead letter: 'id' is not valid UTF-8");
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (strings[i].value != NULL && !g_utf8_validate (strings[i].value, -1, NULL))
+      {
+        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                     "dead letter '%s': '%s' is not valid UTF-8", letter->id, strings[i].name);
+        return FALSE;
+      }
+  if (letter->first_usec < 0 || letter->last_usec < 0)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                   "dead letter '%s': '%s' is negative", letter->id,
+                   letter->first_usec < 0 ? "first_usec" : "last_usec");
+      return FALSE;
+    }
+  n_headers = letter->headers != NULL ? g_strv_length (letter->headers) : 0;
+  if (n_headers % 2 != 0)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                   "dead letter '%s': header '%s' has no value", letter->id,
+                   letter->headers[n_headers - 1]);
+      return FALSE;
+    }
+  for (guint i = 0; i < n_headers; i++)
+    if (!g_utf8_validate (letter->headers[i], -1, NULL))
+      {
+        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                     "dead letter '%s': header %u is not valid UTF-8", letter->id, i / 2 + 1);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static GTask *
+new_task (SluiceMemoryDeadLetterStore *self,
+          GCancellable                *cancellable,
+          GAsyncReadyCallback          callback,
+          gpointer                     user_data,
+          gpointer                     source_tag)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  return task;
+}
+
+static void
+forget (SluiceMemoryDeadLetterStore *self,
+        GSequenceIter               *iter)
+{
+  SluiceDeadLetter *letter = g_sequence_get (iter);
+
+  /* The table's key is the letter's id: out of the table first. */
+  g_hash_table_remove (self->by_id, letter->id);
+  g_sequence_remove (iter);
+}
+
+/* put */
+
+/* The callback always runs from the main loop, never from within the
+ * _async call: GTask defers a result returned in the iteration that made
+ * the task. */
+static void
+memory_put_async (SluiceDeadLetterStore  *store,
+                  const SluiceDeadLetter *letter,
+                  GCancellable           *cancellable,
+                  GAsyncReadyCallback     callback,
+                  gpointer                user_data)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
+  g_autoptr (GTask) task = new_task (self, cancellable, callback, user_data, memory_put_async);
+  GError           *error = NULL;
+  GSequenceIter    *iter;
+  SluiceDeadLetter *copy;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (!check_letter (letter, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  iter = g_hash_table_lookup (self->by_id, letter->id);
+  if (iter != NULL)
+    forget (self, iter);
+  copy = sluice_dead_letter_copy (letter);
+  iter = g_sequence_insert_sorted (self->order, copy, compare_letters, NULL);
+  g_hash_table_insert (self->by_id, copy->id, iter);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+memory_put_finish (SluiceDeadLetterStore *store,
+                   GAsyncResult          *result,
+                   GError               **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* get */
+
+static void
+memory_get_async (SluiceDeadLetterStore *store,
+                  const char            *id,
+                  GCancellable          *cancellable,
+                  GAsyncReadyCallback    callback,
+                  gpointer               user_data)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
+  g_autoptr (GTask) task = new_task (self, cancellable, callback, user_data, memory_get_async);
+  GSequenceIter *iter;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  iter = g_hash_table_lookup (self->by_id, id);
+  if (iter == NULL)
+    {
+      g_task_return_new_error (task, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND,
+                               "dead letter '%s' not found (in memory)", id);
+      return;
+    }
+  g_task_return_pointer (task, sluice_dead_letter_copy (g_sequence_get (iter)),
+                         (GDestroyNotify) sluice_dead_letter_free);
+}
+
+static SluiceDeadLetter *
+memory_get_finish (SluiceDeadLetterStore *store,
+                   GAsyncResult          *result,
+                   GError               **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* list */
+
+static gboolean
+filter_is_empty (const SluiceDeadLetterFilter *filter)
+{
+  return filter == NULL || (filter->workflow == NULL && filter->node == NULL &&
+                            filter->error_contains == NULL && filter->since_usec <= 0 &&
+                            filter->until_usec <= 0);
+}
+
+static void
+memory_list_async (SluiceDeadLetterStore        *store,
+                   const SluiceDeadLetterFilter *filter,
+                   guint64                       offset,
+                   guint                         limit,
+                   GCancellable                 *cancellable,
+                   GAsyncReadyCallback           callback,
+                   gpointer                      user_data)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
+  g_autoptr (GTask) task = new_task (self, cancellable, callback, user_data, memory_list_async);
+  g_autoptr (GPtrArray) page = NULL;
+  GSequenceIter *iter;
+  guint64        to_skip = offset;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  page = g_ptr_array_new_full (MIN (limit, 1024), (GDestroyNotify) sluice_dead_letter_free);
+  if (filter_is_empty (filter))
+    {
+      /* Everything matches: the offset is a position. */
+      if (offset >= (guint64) g_sequence_get_length (self->order))
+        {
+          g_task_return_pointer (task, g_steal_pointer (&page), (GDestroyNotify) g_ptr_array_unref);
+          return;
+        }
+      iter = g_sequence_get_iter_at_pos (self->order, (gint) offset);
+      to_skip = 0;
+    }
+  else
+    iter = g_sequence_get_begin_iter (self->order);
+
+  for (; !g_sequence_iter_is_end (iter) && page->len < limit; iter = g_sequence_iter_next (iter))
+    {
+      SluiceDeadLetter *letter = g_sequence_get (iter);
+
+      if (!sluice_dead_letter_filter_matches (filter, letter))
+        continue;
+      if (to_skip > 0)
+        {
+          to_skip--;
+          continue;
+        }
+      g_ptr_array_add (page, sluice_dead_letter_copy (letter));
+    }
+  g_task_return_pointer (task, g_steal_pointer (&page), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static GPtrArray *
+memory_list_finish (SluiceDeadLetterStore *store,
+                    GAsyncResult          *result,
+                    GError               **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* remove */
+
+static void
+memory_remove_async (SluiceDeadLetterStore *store,
+                     GPtrArray             *ids,
+                     GCancellable          *cancellable,
+                     GAsyncReadyCallback    callback,
+                     gpointer               user_data)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
+  g_autoptr (GTask) task = new_task (self, cancellable, callback, user_data,
+                                     memory_remove_async);
+  guint64 *removed;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  removed = g_new0 (guint64, 1);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      GSequenceIter *iter = g_hash_table_lookup (self->by_id, g_ptr_array_index (ids, i));
+
+      if (iter == NULL)
+        continue;
+      forget (self, iter);
+      (*removed)++;
+    }
+  g_task_return_pointer (task, removed, g_free);
+}
+
+static gboolean
+memory_remove_finish (SluiceDeadLetterStore *store,
+                      GAsyncResult          *result,
+                      guint64               *out_removed,
+                      GError               **error)
+{
+  g_autofree guint64 *removed = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (removed == NULL)
+    return FALSE;
+  if (out_removed != NULL)
+    *out_removed = *removed;
+  return TRUE;
+}
+
+static void
+sluice_memory_dead_letter_store_iface_init (SluiceDeadLetterStoreInterface *iface)
+{
+  iface->put_async = memory_put_async;
+  iface->put_finish = memory_put_finish;
+  iface->get_async = memory_get_async;
+  iface->get_finish = memory_get_finish;
+  iface->list_async = memory_list_async;
+  iface->list_finish = memory_list_finish;
+  iface->remove_async = memory_remove_async;
+  iface->remove_finish = memory_remove_finish;
+}
+
+/* GObject */
+
+static void
+sluice_memory_dead_letter_store_finalize (GObject *object)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (object);
+
+  g_hash_table_unref (self->by_id);
+  g_sequence_free (self->order);
+
+  G_OBJECT_CLASS (sluice_memory_dead_letter_store_parent_class)->finalize (object);
+}
+
+static void
+sluice_memory_dead_letter_store_class_init (SluiceMemoryDeadLetterStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = sluice_memory_dead_letter_store_finalize;
+}
+
+static void
+sluice_memory_dead_letter_store_init (SluiceMemoryDeadLetterStore *self)
+{
+  self->order = g_sequence_new ((GDestroyNotify) sluice_dead_letter_free);
+  self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+SluiceDeadLetterStore *
+sluice_memory_dead_letter_store_new (void)
+{
+  return g_object_new (SLUICE_TYPE_MEMORY_DEAD_LETTER_STORE, NULL);
+}
