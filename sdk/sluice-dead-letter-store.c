@@ -120,7 +120,8 @@ add_optional_string (JsonBuilder *builder,
  *
  * The dead letter as a JSON object: id, workflow, node, source, error,
  * attempts, first and last time (microseconds, "first_usec"/"last_usec"),
- * trace_id, content_type, headers (an object) and, if asked, payload.
+ * trace_id, content_type, headers (an array of [name, value] pairs, in
+ * order) and, if asked, payload (base64).
  * Absent fields are left out. sluice_dead_letter_new_from_json() reads it
  * back.
  *
@@ -150,14 +151,17 @@ sluice_dead_letter_to_json (const SluiceDeadLetter *self,
   add_optional_string (builder, "content_type", self->content_type);
   if (self->headers != NULL)
     {
+      /* Pairs, not an object: header names may repeat, and order is kept. */
       json_builder_set_member_name (builder, "headers");
-      json_builder_begin_object (builder);
+      json_builder_begin_array (builder);
       for (guint i = 0; self->headers[i] != NULL && self->headers[i + 1] != NULL; i += 2)
         {
-          json_builder_set_member_name (builder, self->headers[i]);
+          json_builder_begin_array (builder);
+          json_builder_add_string_value (builder, self->headers[i]);
           json_builder_add_string_value (builder, self->headers[i + 1]);
+          json_builder_end_array (builder);
         }
-      json_builder_end_object (builder);
+      json_builder_end_array (builder);
     }
   if (with_payload && self->payload != NULL)
     {
@@ -267,28 +271,31 @@ sluice_dead_letter_new_from_json (JsonNode *node,
   headers = json_object_get_member (object, "headers");
   if (headers != NULL)
     {
-      JsonObjectIter iter;
-      const char *name;
-      JsonNode *value;
+      JsonArray *array;
       g_autoptr(GStrvBuilder) pairs = g_strv_builder_new ();
 
-      if (!JSON_NODE_HOLDS_OBJECT (headers))
+      if (!JSON_NODE_HOLDS_ARRAY (headers))
         {
           g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                               "dead letter: 'headers' is not an object");
+                               "dead letter: 'headers' is not an array of [name, value] pairs");
           return NULL;
         }
-      json_object_iter_init (&iter, json_node_get_object (headers));
-      while (json_object_iter_next (&iter, &name, &value))
+      array = json_node_get_array (headers);
+      for (guint i = 0; i < json_array_get_length (array); i++)
         {
-          if (json_node_get_value_type (value) != G_TYPE_STRING)
+          JsonNode *pair = json_array_get_element (array, i);
+          JsonArray *items = JSON_NODE_HOLDS_ARRAY (pair) ? json_node_get_array (pair) : NULL;
+
+          if (items == NULL || json_array_get_length (items) != 2 ||
+              json_node_get_value_type (json_array_get_element (items, 0)) != G_TYPE_STRING ||
+              json_node_get_value_type (json_array_get_element (items, 1)) != G_TYPE_STRING)
             {
               g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                           "dead letter: header '%s' is not a string", name);
+                           "dead letter: header %u is not a [name, value] pair of strings", i);
               return NULL;
             }
-          g_strv_builder_add (pairs, name);
-          g_strv_builder_add (pairs, json_node_get_string (value));
+          g_strv_builder_add (pairs, json_array_get_string_element (items, 0));
+          g_strv_builder_add (pairs, json_array_get_string_element (items, 1));
         }
       self->headers = g_strv_builder_end (pairs);
     }
@@ -296,8 +303,21 @@ sluice_dead_letter_new_from_json (JsonNode *node,
   if (payload != NULL)
     {
       gsize size = 0;
-      guchar *data = g_base64_decode (payload, &size);
+      gsize length = strlen (payload);
+      guchar *data;
 
+      /* g_base64_decode() takes anything: check the alphabet and padding. */
+      for (gsize i = 0; i < length; i++)
+        if (!g_ascii_isalnum (payload[i]) && payload[i] != '+' && payload[i] != '/' &&
+            !(payload[i] == '=' && i >= length - 2))
+          length = 0;
+      if (strlen (payload) % 4 != 0 || (length == 0 && payload[0] != '\0'))
+        {
+          g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                               "dead letter: 'payload' is not base64");
+          return NULL;
+        }
+      data = g_base64_decode (payload, &size);
       self->payload = g_bytes_new_take (data, size);
     }
   return g_steal_pointer (&self);
@@ -501,7 +521,8 @@ sluice_dead_letter_store_list_async (SluiceDeadLetterStore        *self,
  * @error: return location for a #GError
  *
  * Returns: (transfer full) (element-type SluiceDeadLetter): the page of
- *   dead letters (fewer than the limit at the end), or %NULL on error
+ *   dead letters (fewer than the limit at the end; the array frees its
+ *   elements), or %NULL on error
  */
 GPtrArray *
 sluice_dead_letter_store_list_finish (SluiceDeadLetterStore *self,

@@ -29,6 +29,9 @@ G_BEGIN_DECLS
  *   name, value, name, value, ... %NULL
  *
  * One dead letter: the same shape whatever trigger the event came from.
+ * Times are not negative; strings and headers are UTF-8, headers in pairs.
+ * Stores refuse a dead letter that breaks these with
+ * %SLUICE_ERROR_INVALID_DATA.
  */
 typedef struct {
   char   *id;
