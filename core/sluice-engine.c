@@ -75,6 +75,8 @@ struct _Feed
   GPtrArray    *flows;       /* Flow*, borrowed, in the order added */
   gboolean      started;
   gboolean      warned_stream;
+  guint         credit;      /* last given to the trigger */
+  gboolean      credit_known;
 };
 
 /* At most this many run observers per workflow are told only of the runs
@@ -1221,8 +1223,7 @@ flow_get_credit (Flow *flow)
 }
 
 /* A shared trigger gets the credit of its busiest subscriber. Only the
- * engine sets a trigger's credit (sluice_trigger_set_credit() ignores an
- * unchanged value). */
+ * engine sets a trigger's credit, so the feed knows what it last gave. */
 static void
 flow_update_credit (Flow *flow)
 {
@@ -1231,10 +1232,17 @@ flow_update_credit (Flow *flow)
 
   if (feed == NULL)
     return;
-  for (guint i = 0; i < feed->flows->len; i++)
-    credit = MIN (credit, flow_get_credit (g_ptr_array_index (feed->flows, i)));
-  if (sluice_trigger_get_credit (SLUICE_TRIGGER (feed->trigger)) != credit)
-    sluice_trigger_set_credit (SLUICE_TRIGGER (feed->trigger), credit);
+  if (feed->flows->len == 1)
+    credit = flow_get_credit (flow);
+  else
+    for (guint i = 0; i < feed->flows->len; i++)
+      credit = MIN (credit, flow_get_credit (g_ptr_array_index (feed->flows, i)));
+  /* Told only when it changed: this runs for every event. */
+  if (feed->credit_known && feed->credit == credit)
+    return;
+  feed->credit = credit;
+  feed->credit_known = TRUE;
+  sluice_trigger_set_credit (SLUICE_TRIGGER (feed->trigger), credit);
 }
 
 static void

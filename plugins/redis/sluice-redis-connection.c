@@ -6,6 +6,7 @@
 
 #include <hiredis/async.h>
 
+#include "sluice-redis-reply-arena.h"
 #include "sluice-redis-source.h"
 
 #define RECONNECT_INITIAL_USEC (100 * 1000)
@@ -197,6 +198,7 @@ struct _SluiceRedisConnection
   gint64             connect_deadline;
   GSource           *timer; /* connect and reply deadlines */
   GSource           *reconnect;
+  SluiceRedisReplyArena *arena; /* replies of ac, one context after another */
 };
 
 G_DEFINE_FINAL_TYPE (SluiceRedisConnection, sluice_redis_connection, G_TYPE_OBJECT)
@@ -744,6 +746,7 @@ connect_next (SluiceRedisConnection *self)
 
       self->ac = ac;
       ac->data = self;
+      sluice_redis_reply_arena_attach (self->arena, ac);
       self->tcp_connected = FALSE;
       self->state = STATE_CONNECTING;
       self->source = sluice_redis_source_attach (ac, self->main_context, source_lost, self);
@@ -922,6 +925,10 @@ sluice_redis_connection_finalize (GObject *object)
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_free (self->timeout_text);
   g_free (self->logged);
+  /* After the context: a context freed later by hiredis (from inside a
+   * reply callback) parses nothing more and frees replies without
+   * touching the arena. */
+  sluice_redis_reply_arena_free (self->arena);
 
   G_OBJECT_CLASS (sluice_redis_connection_parent_class)->finalize (object);
 }
@@ -938,6 +945,7 @@ sluice_redis_connection_init (SluiceRedisConnection *self)
   g_queue_init (&self->waiting);
   g_queue_init (&self->in_flight);
   self->addresses = g_ptr_array_new_with_free_func (g_free);
+  self->arena = sluice_redis_reply_arena_new ();
 }
 
 SluiceRedisConnection *
