@@ -25,6 +25,12 @@ struct _SluiceBatchManager
   guint             pipeline;
 
   GHashTable       *processors;  /* batch id -> Processor */
+  SluicePluginHost *plugin_host;
+  GHashTable       *auto_targets; /* "WORKFLOW/NODE" -> AutoProcess */
+  gulong            run_finished_handler;
+  GHashTable       *late;         /* LateSettle.key -> LateSettle, waiting for the flush */
+  guint             flush_source;
+  guint             late_in_flight; /* LateSettle store calls not answered yet */
   gint64            watch_interval;
   guint             watch_timer;
   gboolean          listing;
@@ -49,13 +55,32 @@ struct _Processor
   JsonObject         *node_config; /* the batch node's, or NULL */
   guint64             last_counts[SLUICE_RECORD_N_STATES];
   SluiceBatchState    last_state;
+  GHashTable         *held;        /* record ids sent to a queue, not settled by their chunk */
+  SluiceStep         *dispatcher;  /* auto_process: records go to it, not through the engine */
 };
+
+typedef struct {
+  SluiceStep *dispatcher;
+  guint64     threshold;
+} AutoProcess;
+
+/* Outcomes of dispatched records, told by the event workflows that
+ * received them: one settle call per batch and worker. */
+typedef struct {
+  SluiceBatchManager *manager;  /* strong while its call is in flight */
+  char               *key;      /* "BATCH\nWORKER" */
+  char               *batch_id;
+  char               *worker;
+  GPtrArray          *outcomes; /* SluiceRecordOutcome */
+  gint64              backoff;
+} LateSettle;
 
 typedef struct {
   Processor *processor;
   GPtrArray *outcomes;  /* SluiceRecordOutcome */
   guint      unsettled;
   gint64     backoff;
+  gboolean   warned;    /* a dispatch error was logged */
 } Chunk;
 
 enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
@@ -75,6 +100,8 @@ processor_free (Processor *processor)
   if (processor->timer != 0)
     sluice_clock_cancel_timeout (processor->manager->clock, processor->timer);
   g_clear_pointer (&processor->node_config, json_object_unref);
+  g_clear_pointer (&processor->held, g_hash_table_unref);
+  g_clear_object (&processor->dispatcher);
   g_free (processor->batch_id);
   g_free (processor->workflow);
   g_free (processor->after_node);
@@ -380,15 +407,70 @@ on_record_settled (SluiceRecordOutcomeKind kind, const char *record_id, const ch
                    gpointer user_data)
 {
   Chunk *chunk = user_data;
+  GHashTable *held = chunk->processor->held;
 
   /* A record handed back (shutdown) stays under its lease and is claimed
-   * again later: it gets no outcome. */
-  if (kind != SLUICE_RECORD_OUTCOME_ABANDONED)
+   * again later: it gets no outcome. Neither does one a dispatch node sent
+   * to a queue, whatever became of its run: the workflow that receives the
+   * message settles it. */
+  if ((held == NULL || !g_hash_table_remove (held, record_id)) &&
+      kind != SLUICE_RECORD_OUTCOME_ABANDONED)
     g_ptr_array_add (chunk->outcomes,
                      sluice_record_outcome_new (record_id, kind == SLUICE_RECORD_OUTCOME_SUCCEEDED,
                                                 error));
   if (--chunk->unsettled == 0)
     chunk_settle (chunk);
+}
+
+typedef struct {
+  Chunk *chunk;
+  char  *record_id;
+} Dispatch;
+
+static void
+on_record_dispatched (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Dispatch *dispatch = user_data;
+  Chunk *chunk = dispatch->chunk;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceMessageIter) iter = sluice_step_process_finish (SLUICE_STEP (object), result,
+                                                                  &error);
+
+  if (iter != NULL)
+    on_record_settled (SLUICE_RECORD_OUTCOME_SUCCEEDED, dispatch->record_id, NULL, chunk);
+  else if (sluice_error_is_retryable (error))
+    {
+      /* The queue is away: the record waits out its lease and is
+       * dispatched again, rather than failing for good unattended. */
+      if (!chunk->warned)
+        g_message ("batch %s: %s; left to its lease", chunk->processor->batch_id,
+                   error->message);
+      chunk->warned = TRUE;
+      on_record_settled (SLUICE_RECORD_OUTCOME_ABANDONED, dispatch->record_id, NULL, chunk);
+    }
+  else
+    on_record_settled (SLUICE_RECORD_OUTCOME_FAILED, dispatch->record_id,
+                       error != NULL ? error->message : "dispatch failed", chunk);
+  g_free (dispatch->record_id);
+  g_free (dispatch);
+}
+
+/* auto_process: each record goes straight to the dispatcher, which sends it
+ * to the queue and holds it. */
+static void
+chunk_dispatch (Chunk *chunk, GPtrArray *records)
+{
+  SluiceStep *dispatcher = chunk->processor->dispatcher;
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      SluiceMessage *record = g_ptr_array_index (records, i);
+      Dispatch *dispatch = g_new0 (Dispatch, 1);
+
+      dispatch->chunk = chunk;
+      dispatch->record_id = g_strdup (sluice_message_get_id (record));
+      sluice_step_process_async (dispatcher, record, NULL, on_record_dispatched, dispatch);
+    }
 }
 
 static void
@@ -426,15 +508,29 @@ on_claimed (GObject *object, GAsyncResult *result, gpointer user_data)
   chunk->unsettled = records->len;
   processor->chunks++;
 
-  /* The whole chunk goes to the engine in one call. */
-  events = g_ptr_array_new_full (records->len, g_object_unref);
+  /* A record says where it comes from, also once it is a message in a
+   * queue; a worker header it was added with is not about this claim. */
   for (guint i = 0; i < records->len; i++)
     {
       SluiceMessage *record = g_ptr_array_index (records, i);
 
-      sluice_message_set_header (record, "sluice-batch", processor->batch_id);
-      g_ptr_array_add (events, sluice_batch_record_event_new (record, on_record_settled, chunk));
+      sluice_message_set_header (record, SLUICE_HEADER_BATCH, processor->batch_id);
+      sluice_message_set_header (record, SLUICE_HEADER_BATCH_RECORD, sluice_message_get_id (record));
+      sluice_message_remove_header (record, SLUICE_HEADER_BATCH_WORKER);
     }
+
+  if (processor->dispatcher != NULL)
+    {
+      chunk_dispatch (chunk, records);
+      processor_pump (processor);
+      return;
+    }
+
+  /* The whole chunk goes to the engine in one call. */
+  events = g_ptr_array_new_full (records->len, g_object_unref);
+  for (guint i = 0; i < records->len; i++)
+    g_ptr_array_add (events, sluice_batch_record_event_new (g_ptr_array_index (records, i),
+                                                            on_record_settled, chunk));
   if (!sluice_engine_inject_all_at (self->engine, processor->workflow, processor->after_node,
                                     events, &error))
     {
@@ -468,6 +564,7 @@ static void
 processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
 {
   Processor *processor;
+  AutoProcess *auto_process;
   const char *slash;
 
   if (g_hash_table_contains (self->processors, info->id) || info->workflow == NULL)
@@ -511,6 +608,9 @@ processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
             sluice_parse_duration (lease, &processor->lease_usec, NULL);
         }
     }
+  auto_process = g_hash_table_lookup (self->auto_targets, info->workflow);
+  if (auto_process != NULL)
+    processor->dispatcher = g_object_ref (auto_process->dispatcher);
   g_hash_table_insert (self->processors, processor->batch_id, processor);
   processor_pump (processor);
 }
@@ -535,10 +635,25 @@ on_process_info (GObject *object, GAsyncResult *result, gpointer user_data)
 void
 sluice_batch_manager_process (SluiceBatchManager *self, const char *batch_id)
 {
+  Processor *processor;
+
   g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
 
-  if (self->stopping || g_hash_table_contains (self->processors, batch_id))
+  if (self->stopping)
     return;
+  processor = g_hash_table_lookup (self->processors, batch_id);
+  if (processor != NULL)
+    {
+      /* New records in a batch it is waiting on (not backing off from a
+       * store that is away): claim them now rather than at the next look. */
+      if (processor->timer != 0 && processor->backoff == 0 && !processor->finished)
+        {
+          sluice_clock_cancel_timeout (self->clock, processor->timer);
+          processor->timer = 0;
+          processor_pump (processor);
+        }
+      return;
+    }
   sluice_batch_store_get_info_async (self->store, batch_id, NULL, on_process_info,
                                      g_object_ref (self));
 }
@@ -561,9 +676,18 @@ on_listed (GObject *object, GAsyncResult *result, gpointer user_data)
   for (guint i = 0; batches != NULL && i < batches->len && !self->stopping; i++)
     {
       SluiceBatchInfo *info = g_ptr_array_index (batches, i);
+      AutoProcess *auto_process = info->workflow != NULL
+                                    ? g_hash_table_lookup (self->auto_targets, info->workflow)
+                                    : NULL;
 
       if (info->state == SLUICE_BATCH_CLOSED &&
           (info->counts[SLUICE_RECORD_PENDING] > 0 || info->counts[SLUICE_RECORD_PROCESSING] > 0))
+        processor_start (self, info);
+      /* An open batch that processes itself past its threshold, or whose
+       * processing host went away. */
+      else if (info->state == SLUICE_BATCH_OPEN && auto_process != NULL &&
+               (info->counts[SLUICE_RECORD_PENDING] >= auto_process->threshold ||
+                info->counts[SLUICE_RECORD_PROCESSING] > 0))
         processor_start (self, info);
     }
   schedule_watch (self);
@@ -602,6 +726,180 @@ sluice_batch_manager_watch (SluiceBatchManager *self, gint64 interval_usec)
     }
   if (interval_usec > 0)
     on_watch (self);
+}
+
+/* ---- Dispatched records, settled by the workflows that receive them ---- */
+
+void
+sluice_batch_manager_hold_record (SluiceBatchManager *self,
+                                  const char         *batch_id,
+                                  const char         *record_id)
+{
+  Processor *processor;
+
+  g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
+  g_return_if_fail (batch_id != NULL && record_id != NULL);
+
+  /* Only a chunk of this host can be told; a record that came another way
+   * has no chunk here to keep it from. */
+  processor = g_hash_table_lookup (self->processors, batch_id);
+  if (processor == NULL)
+    return;
+  if (processor->held == NULL)
+    processor->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (processor->held, g_strdup (record_id));
+}
+
+static void
+late_settle_free (LateSettle *late)
+{
+  g_clear_pointer (&late->outcomes, g_ptr_array_unref);
+  g_free (late->key);
+  g_free (late->batch_id);
+  g_free (late->worker);
+  g_free (late);
+}
+
+static void late_settle_send (gpointer user_data);
+
+static void
+on_late_settled (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  LateSettle *late = user_data;
+  g_autoptr(SluiceBatchManager) self = late->manager;
+  g_autoptr(GError) error = NULL;
+
+  if (!sluice_batch_store_settle_finish (SLUICE_BATCH_STORE (object), result, &error))
+    {
+      if (!g_error_matches (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND))
+        {
+          /* Like a chunk's settle: idempotent, so tried until the store is
+           * back; a record reclaimed meanwhile is skipped by the store. */
+          late->backoff = late->backoff == 0 ? 100 * 1000
+                                             : MIN (late->backoff * 2, MAX_BACKOFF_USEC);
+          g_message ("batch %s: settling %u dispatched record(s) failed: %s; trying again",
+                     late->batch_id, late->outcomes->len, error->message);
+          g_steal_pointer (&self);
+          sluice_clock_add_timeout (late->manager->clock, late->backoff, late_settle_send, late,
+                                    NULL);
+          return;
+        }
+      g_debug ("batch %s is gone: %u outcome(s) of dispatched records dropped", late->batch_id,
+               late->outcomes->len);
+    }
+
+  late_settle_free (late);
+  self->late_in_flight--;
+  maybe_finish_stop (self);
+}
+
+static void
+late_settle_send (gpointer user_data)
+{
+  LateSettle *late = user_data;
+
+  sluice_batch_store_settle_async (late->manager->store, late->batch_id, late->worker,
+                                   late->outcomes, NULL, on_late_settled, late);
+}
+
+/* Once per main-loop turn: every outcome that arrived since goes to the
+ * store, one call per batch and worker. */
+static gboolean
+on_flush_late (gpointer user_data)
+{
+  SluiceBatchManager *self = user_data;
+  GHashTableIter iter;
+  LateSettle *late;
+
+  self->flush_source = 0;
+  g_hash_table_iter_init (&iter, self->late);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &late))
+    {
+      g_hash_table_iter_steal (&iter);
+      late->manager = g_object_ref (self);
+      self->late_in_flight++;
+      late_settle_send (late);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* An event run ended: if its message was a dispatched record, the record
+ * is settled as the run was. Handed back, it will come again. */
+static void
+on_run_finished (SluiceEngine  *engine,
+                 const char    *workflow,
+                 const char    *run_id,
+                 guint          outcome,
+                 const char    *error,
+                 SluiceMessage *message,
+                 gpointer       user_data)
+{
+  SluiceBatchManager *self = user_data;
+  const char *worker, *batch_id, *record_id;
+  g_autofree char *key = NULL;
+  g_autofree char *reason = NULL;
+  LateSettle *late;
+
+  if (message == NULL || (outcome != SLUICE_EVENT_ACKED && outcome != SLUICE_EVENT_DEAD_LETTERED))
+    return;
+  /* Most runs are not about a dispatched record: one lookup tells. */
+  worker = sluice_message_get_header (message, SLUICE_HEADER_BATCH_WORKER);
+  if (worker == NULL)
+    return;
+  batch_id = sluice_message_get_header (message, SLUICE_HEADER_BATCH);
+  record_id = sluice_message_get_header (message, SLUICE_HEADER_BATCH_RECORD);
+  if (batch_id == NULL || record_id == NULL)
+    return;
+
+  key = g_strconcat (batch_id, "\n", worker, NULL);
+  late = g_hash_table_lookup (self->late, key);
+  if (late == NULL)
+    {
+      late = g_new0 (LateSettle, 1);
+      late->key = g_steal_pointer (&key);
+      late->batch_id = g_strdup (batch_id);
+      late->worker = g_strdup (worker);
+      late->outcomes = g_ptr_array_new_with_free_func ((GDestroyNotify) sluice_record_outcome_free);
+      g_hash_table_insert (self->late, late->key, late);
+    }
+  if (outcome == SLUICE_EVENT_DEAD_LETTERED)
+    reason = g_strdup_printf ("workflow '%s': %s", workflow, error != NULL ? error : "failed");
+  g_ptr_array_add (late->outcomes,
+                   sluice_record_outcome_new (record_id, outcome == SLUICE_EVENT_ACKED, reason));
+  if (self->flush_source == 0)
+    self->flush_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_flush_late, self, NULL);
+}
+
+/* ---- auto_process ---- */
+
+static void
+auto_process_free (AutoProcess *auto_process)
+{
+  g_clear_object (&auto_process->dispatcher);
+  g_free (auto_process);
+}
+
+void
+sluice_batch_manager_set_auto_process (SluiceBatchManager *self,
+                                       const char         *target,
+                                       SluiceStep         *dispatcher,
+                                       guint64             threshold)
+{
+  AutoProcess *auto_process;
+
+  g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
+  g_return_if_fail (target != NULL);
+  g_return_if_fail (dispatcher == NULL || SLUICE_IS_STEP (dispatcher));
+
+  if (dispatcher == NULL)
+    {
+      g_hash_table_remove (self->auto_targets, target);
+      return;
+    }
+  auto_process = g_new0 (AutoProcess, 1);
+  auto_process->dispatcher = g_object_ref (dispatcher);
+  auto_process->threshold = MAX (threshold, 1);
+  g_hash_table_replace (self->auto_targets, g_strdup (target), auto_process);
 }
 
 /* ---- Retry ---- */
@@ -676,7 +974,8 @@ maybe_finish_stop (SluiceBatchManager *self)
 {
   g_autoptr(GTask) task = NULL;
 
-  if (self->stop_task == NULL || g_hash_table_size (self->processors) > 0)
+  if (self->stop_task == NULL || g_hash_table_size (self->processors) > 0 ||
+      g_hash_table_size (self->late) > 0 || self->late_in_flight > 0)
     return;
   task = g_steal_pointer (&self->stop_task);
   g_task_return_boolean (task, TRUE);
@@ -802,6 +1101,23 @@ sluice_batch_manager_get_worker (SluiceBatchManager *self)
 }
 
 void
+sluice_batch_manager_set_plugin_host (SluiceBatchManager *self, SluicePluginHost *host)
+{
+  g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
+  g_return_if_fail (host == NULL || SLUICE_IS_PLUGIN_HOST (host));
+
+  g_set_object (&self->plugin_host, host);
+}
+
+SluicePluginHost *
+sluice_batch_manager_get_plugin_host (SluiceBatchManager *self)
+{
+  g_return_val_if_fail (SLUICE_IS_BATCH_MANAGER (self), NULL);
+
+  return self->plugin_host;
+}
+
+void
 sluice_batch_manager_set_lease (SluiceBatchManager *self, gint64 lease_usec)
 {
   g_return_if_fail (lease_usec > 0);
@@ -824,6 +1140,17 @@ sluice_batch_manager_dispose (GObject *object)
       sluice_clock_cancel_timeout (self->clock, self->watch_timer);
       self->watch_timer = 0;
     }
+  if (self->engine != NULL)
+    g_clear_signal_handler (&self->run_finished_handler, self->engine);
+  g_clear_handle_id (&self->flush_source, g_source_remove);
+  /* Outcomes not flushed are lost, not wrong: their records' leases run
+   * out and they are dispatched again. */
+  if (self->late != NULL && g_hash_table_size (self->late) > 0)
+    g_message ("batch manager disposed with outcomes of %u batch(es) not settled; stop it first",
+               g_hash_table_size (self->late));
+  if (self->late != NULL)
+    g_hash_table_remove_all (self->late);
+  g_clear_object (&self->plugin_host);
   if (self->processors != NULL && g_hash_table_size (self->processors) > 0)
     g_critical ("batch manager disposed while processing %u batch(es); stop it first",
                 g_hash_table_size (self->processors));
@@ -836,6 +1163,8 @@ sluice_batch_manager_finalize (GObject *object)
   SluiceBatchManager *self = SLUICE_BATCH_MANAGER (object);
 
   g_clear_pointer (&self->processors, g_hash_table_unref);
+  g_clear_pointer (&self->late, g_hash_table_unref);
+  g_clear_pointer (&self->auto_targets, g_hash_table_unref);
   g_clear_object (&self->store);
   g_clear_object (&self->engine);
   g_clear_object (&self->state_store);
@@ -873,6 +1202,11 @@ sluice_batch_manager_init (SluiceBatchManager *self)
   self->pipeline = DEFAULT_PIPELINE;
   self->processors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) processor_free);
+  self->auto_targets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) auto_process_free);
+  /* Keyed by LateSettle.key, which each entry owns. */
+  self->late = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                      (GDestroyNotify) late_settle_free);
 }
 
 SluiceBatchManager *
@@ -896,5 +1230,7 @@ sluice_batch_manager_new (SluiceBatchStore *store,
   self->clock = g_object_ref (clock);
   self->worker = g_strdup (worker);
   sluice_engine_set_batch_manager (engine, G_OBJECT (self));
+  self->run_finished_handler = g_signal_connect (engine, "run-finished",
+                                                 G_CALLBACK (on_run_finished), self);
   return self;
 }

@@ -2,6 +2,7 @@
 #include "sluice-builtins.h"
 
 #include "sluice-batch-step.h"
+#include "sluice-dispatch-step.h"
 #include "sluice-filter-step.h"
 #include "sluice-manual-trigger.h"
 #include "sluice-map-step.h"
@@ -19,7 +20,9 @@ register_core_components (SluicePlugin *plugin, GError **error)
          sluice_plugin_add_component (plugin, "core.filter", SLUICE_TYPE_FILTER_STEP,
                                       sluice_filter_step_schema, error) &&
          sluice_plugin_add_component (plugin, "core.batch", SLUICE_TYPE_BATCH_STEP,
-                                      sluice_batch_step_schema, error);
+                                      sluice_batch_step_schema, error) &&
+         sluice_plugin_add_component (plugin, "core.dispatch", SLUICE_TYPE_DISPATCH_STEP,
+                                      sluice_dispatch_step_schema, error);
 }
 
 static const SluicePluginDescriptor core_descriptor = {
@@ -28,7 +31,7 @@ static const SluicePluginDescriptor core_descriptor = {
   "core",
   SLUICE_VERSION_STRING,
   "LGPL-2.1-or-later",
-  "Built-in nodes: manual trigger, split, map, filter, batch",
+  "Built-in nodes: manual trigger, split, map, filter, batch, dispatch",
   register_core_components,
   { NULL },
 };

@@ -555,7 +555,7 @@ run_hop (Hop *hop)
 
     if (source != NULL && sluice_source_open (SLUICE_SOURCE (source), hop->message, &error))
       {
-        hop_finished (hop, sluice_source_iter_new (SLUICE_SOURCE (source)), NULL);
+        hop_finished (hop, sluice_source_iter_new (SLUICE_SOURCE (source), hop->message), NULL);
         return;
       }
     hop_finished (hop, NULL, error);

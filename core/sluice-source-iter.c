@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-source-iter.h"
 
+#include "sluice-run-observer.h"
+
 struct _SluiceSourceIter
 {
   SluiceMessageIter parent_instance;
@@ -9,16 +11,28 @@ struct _SluiceSourceIter
   GPtrArray    *page;     /* current page, or NULL */
   guint         position; /* next record of the page */
   gboolean      finished;
+  char         *run;         /* the run header of the message that opened it */
+  char         *traceparent; /* and its trace */
 };
 
 G_DEFINE_FINAL_TYPE (SluiceSourceIter, sluice_source_iter, SLUICE_TYPE_MESSAGE_ITER)
 
+/* A record belongs to the run that opened the source: nodes that keep
+ * per-run state (a batch) find their run by its header, and the trace goes
+ * on unless the source brought one of its own. */
 static SluiceMessage *
 take_from_page (SluiceSourceIter *self)
 {
+  SluiceMessage *record;
+
   if (self->page == NULL || self->position >= self->page->len)
     return NULL;
-  return g_object_ref (g_ptr_array_index (self->page, self->position++));
+  record = g_object_ref (g_ptr_array_index (self->page, self->position++));
+  if (self->run != NULL)
+    sluice_message_set_header (record, SLUICE_HEADER_RUN, self->run);
+  if (self->traceparent != NULL && sluice_message_get_traceparent (record) == NULL)
+    sluice_message_set_traceparent (record, self->traceparent);
+  return record;
 }
 
 static void fetch_page (SluiceSourceIter *self, GTask *task);
@@ -111,6 +125,8 @@ sluice_source_iter_finalize (GObject *object)
 
   g_clear_object (&self->source);
   g_clear_pointer (&self->page, g_ptr_array_unref);
+  g_free (self->run);
+  g_free (self->traceparent);
 
   G_OBJECT_CLASS (sluice_source_iter_parent_class)->finalize (object);
 }
@@ -132,10 +148,12 @@ sluice_source_iter_init (SluiceSourceIter *self)
 }
 
 SluiceMessageIter *
-sluice_source_iter_new (SluiceSource *source)
+sluice_source_iter_new (SluiceSource *source, SluiceMessage *input)
 {
   SluiceSourceIter *self = g_object_new (SLUICE_TYPE_SOURCE_ITER, NULL);
 
   self->source = g_object_ref (source);
+  self->run = g_strdup (sluice_message_get_header (input, SLUICE_HEADER_RUN));
+  self->traceparent = g_strdup (sluice_message_get_traceparent (input));
   return SLUICE_MESSAGE_ITER (self);
 }

@@ -831,11 +831,28 @@ typedef struct {
 } SignalData;
 
 static void
+on_outcomes_flushed (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  SignalData *data = user_data;
+
+  sluice_batch_manager_stop_finish (SLUICE_BATCH_MANAGER (object), result, NULL);
+  g_main_loop_quit (data->daemon->loop);
+}
+
+static void
 on_engine_shut_down (GObject *object, GAsyncResult *result, gpointer user_data)
 {
   SignalData *data = user_data;
 
   sluice_engine_shutdown_finish (SLUICE_ENGINE (object), result, NULL);
+  /* Runs that settled dispatched records while the engine stopped: their
+   * outcomes go to the store before the daemon exits (else their leases
+   * run out and the records are sent again). */
+  if (data->manager != NULL)
+    {
+      sluice_batch_manager_stop_async (data->manager, NULL, on_outcomes_flushed, data);
+      return;
+    }
   g_main_loop_quit (data->daemon->loop);
 }
 
@@ -959,6 +976,8 @@ run (SluiceConfig *config, SluicePluginHost *host)
       g_autofree char *worker = g_strdup_printf ("%s:%d", g_get_host_name (), (int) getpid ());
 
       manager = sluice_batch_manager_new (stores.batch_store, engine, state_store, clock, worker);
+      /* dispatch nodes build their send step through it */
+      sluice_batch_manager_set_plugin_host (manager, host);
       signal_data.manager = manager;
       g_signal_connect (manager, "progress", G_CALLBACK (on_batch_progress), NULL);
       g_signal_connect (manager, "finished", G_CALLBACK (on_batch_finished), NULL);

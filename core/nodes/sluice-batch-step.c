@@ -2,6 +2,7 @@
 #include "sluice-batch-step.h"
 
 #include "sluice-batch-manager.h"
+#include "sluice-dispatch-step.h"
 #include "sluice-run-observer.h"
 
 #define MAX_BACKOFF_USEC (10 * G_USEC_PER_SEC)
@@ -35,7 +36,25 @@ const char sluice_batch_step_schema[] =
   "  \"workflow\": {\"type\": \"string\", \"description\": \"process the records with this "
   "workflow's entry nodes instead of the nodes after this one\"},"
   "  \"on_complete\": {\"type\": \"string\", \"description\": \"workflow that receives the JSON "
-  "report when the batch is done\"}"
+  "report when the batch is done\"},"
+  "  \"auto_process\": {\"type\": \"object\","
+  "    \"description\": \"process the batch through a queue, with no operator: once it holds "
+  "'threshold' pending records (open or not), each record is sent as one message through 'send' "
+  "and settled when the event workflow that receives it finishes; nodes after this one get "
+  "nothing\","
+  "    \"properties\": {"
+  "      \"threshold\": {\"type\": \"integer\", \"minimum\": 1,"
+  "                     \"description\": \"pending records that start processing\"},"
+  "      \"send\": {\"type\": \"object\","
+  "                \"description\": \"the step that sends a record: {\\\"use\\\": COMPONENT, "
+  "\\\"with\\\": {its configuration}}, e.g. redis.stream.send\","
+  "                \"properties\": {"
+  "                  \"use\": {\"type\": \"string\", \"minLength\": 1},"
+  "                  \"with\": {\"type\": \"object\", \"additionalProperties\": true}"
+  "                },"
+  "                \"required\": [\"use\"]}"
+  "    },"
+  "    \"required\": [\"threshold\", \"send\"]}"
   "}}";
 
 /* OP_SYNC does nothing: it completes once every op before it has. */
@@ -61,13 +80,16 @@ struct _RunBatch
   GError          *error;  /* sticky: the batch cannot take more */
   guint            adds_pending; /* OP_ADD ops not completed */
   GPtrArray       *held;   /* GTask: buffered records waiting for an add */
+  guint64          added;  /* records this run stored */
+  gboolean         auto_started; /* auto_process: processing was asked for */
 };
 
 struct _SluiceBatchStep
 {
   GObject parent_instance;
 
-  SluiceBatchManager *manager;
+  SluiceBatchManager *manager;     /* weak: it holds the engine, which holds us */
+  SluiceBatchStore   *store;
   SluiceClock        *clock;
   char               *workflow;
   char               *node;
@@ -82,6 +104,8 @@ struct _SluiceBatchStep
   gboolean            fixed_id;    /* no {run} or {uuid}: runs share the batch */
   GHashTable         *runs;        /* run id -> RunBatch */
   SluiceMessageIter  *empty;       /* what every record emits: nothing */
+  SluiceDispatchStep *dispatcher;  /* auto_process, or NULL */
+  guint64             threshold;   /* auto_process */
 };
 
 static void sluice_batch_step_step_iface_init (SluiceStepInterface *iface);
@@ -209,6 +233,54 @@ on_created (GObject *object, GAsyncResult *result, gpointer user_data)
   op_finished (run, error);
 }
 
+typedef struct {
+  SluiceBatchStep *step;
+  char            *batch_id;
+} ThresholdCheck;
+
+static void
+on_threshold_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  ThresholdCheck *check = user_data;
+  g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
+                                                                        result, NULL);
+
+  /* A failed look is not retried: the next add looks again, and closing
+   * the batch processes it anyway. */
+  if (info != NULL && info->counts[SLUICE_RECORD_PENDING] >= check->step->threshold &&
+      check->step->manager != NULL)
+    sluice_batch_manager_process (check->step->manager, check->batch_id);
+  g_object_unref (check->step);
+  g_free (check->batch_id);
+  g_free (check);
+}
+
+/* auto_process: processing starts as soon as the batch holds enough
+ * pending records. A run's own batch holds what the run added; one that
+ * several runs fill (a fixed id) is asked. Once started, records added
+ * later wake the processor. */
+static void
+run_check_threshold (RunBatch *run)
+{
+  SluiceBatchStep *self = run->step;
+  ThresholdCheck *check;
+
+  if (self->dispatcher == NULL || self->manager == NULL)
+    return;
+  if (run->auto_started || run->added >= self->threshold)
+    {
+      run->auto_started = TRUE;
+      sluice_batch_manager_process (self->manager, run->batch_id);
+      return;
+    }
+  if (!self->fixed_id)
+    return;
+  check = g_new0 (ThresholdCheck, 1);
+  check->step = g_object_ref (self);
+  check->batch_id = g_strdup (run->batch_id);
+  sluice_batch_store_get_info_async (self->store, run->batch_id, NULL, on_threshold_info, check);
+}
+
 static void
 on_op_done (GObject *object, GAsyncResult *result, gpointer user_data)
 {
@@ -220,10 +292,14 @@ on_op_done (GObject *object, GAsyncResult *result, gpointer user_data)
   switch (op->kind)
     {
     case OP_ADD:
-      sluice_batch_store_add_finish (store, result, &error);
+      if (sluice_batch_store_add_finish (store, result, &error))
+        {
+          run->added += op->records->len;
+          run_check_threshold (run);
+        }
       break;
     case OP_CLOSE:
-      if (sluice_batch_store_set_state_finish (store, result, &error))
+      if (sluice_batch_store_set_state_finish (store, result, &error) && run->step->manager != NULL)
         sluice_batch_manager_process (run->step->manager, run->batch_id);
       break;
     case OP_DELETE:
@@ -243,7 +319,7 @@ static void
 run_next_op (RunBatch *run)
 {
   SluiceBatchStep *self = run->step;
-  SluiceBatchStore *store = sluice_batch_manager_get_store (self->manager);
+  SluiceBatchStore *store = self->store;
   Op *op = g_queue_peek_head (&run->ops);
 
   if (run->busy || op == NULL)
@@ -519,7 +595,10 @@ sluice_batch_step_initable_init (GInitable *initable, GCancellable *cancellable,
                            "batches need a batch store: set \"redis\" in sluice.conf");
       return FALSE;
     }
-  g_object_ref (self->manager);
+  /* The manager goes first at shutdown; the store stays for the ops still
+   * queued. */
+  g_object_add_weak_pointer (G_OBJECT (self->manager), (gpointer *) &self->manager);
+  self->store = g_object_ref (sluice_batch_manager_get_store (self->manager));
   self->clock = g_object_ref (sluice_context_get_clock (context));
 
   /* The engine names node contexts "WORKFLOW/NODE". */
@@ -556,6 +635,33 @@ sluice_batch_step_initable_init (GInitable *initable, GCancellable *cancellable,
   self->target = workflow_option != NULL
                    ? g_strdup (workflow_option)
                    : g_strdup_printf ("%s/%s", self->workflow, self->node);
+
+  if (json_object_has_member (config, "auto_process"))
+    {
+      JsonObject *auto_process = json_object_get_object_member (config, "auto_process");
+      g_autofree char *label = g_strdup_printf ("%s/auto_process", name);
+      g_autoptr(SluiceContext) dispatch_context = sluice_context_new_child (context, label);
+
+      if (workflow_option != NULL)
+        {
+          g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG,
+                               "batch: 'workflow' and 'auto_process' exclude each other (the "
+                               "records of an auto_process batch go to the queue)");
+          return FALSE;
+        }
+      self->dispatcher = sluice_dispatch_step_new (dispatch_context, self->manager,
+                                                   json_object_get_object_member (auto_process,
+                                                                                  "send"),
+                                                   error);
+      if (self->dispatcher == NULL)
+        return FALSE;
+      self->threshold = json_object_get_int_member (auto_process, "threshold");
+      /* The threshold is noticed when records reach the store: a buffer
+       * larger than it would hide it until the run ends. */
+      self->buffer_size = MIN (self->buffer_size, MAX (self->threshold, 1));
+      sluice_batch_manager_set_auto_process (self->manager, self->target,
+                                             SLUICE_STEP (self->dispatcher), self->threshold);
+    }
   return TRUE;
 }
 
@@ -572,7 +678,12 @@ sluice_batch_step_finalize (GObject *object)
 
   g_clear_pointer (&self->runs, g_hash_table_unref);
   g_clear_object (&self->empty);
-  g_clear_object (&self->manager);
+  if (self->dispatcher != NULL && self->manager != NULL)
+    sluice_batch_manager_set_auto_process (self->manager, self->target, NULL, 0);
+  g_clear_object (&self->dispatcher);
+  if (self->manager != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->manager), (gpointer *) &self->manager);
+  g_clear_object (&self->store);
   g_clear_object (&self->clock);
   g_free (self->workflow);
   g_free (self->node);

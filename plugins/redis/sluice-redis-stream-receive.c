@@ -60,6 +60,8 @@ static const char refresh_script[] =
   "mine[#mine + 1] = 'JUSTID'\n"
   "return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine))\n";
 
+static gint receivers_created;
+
 const char sluice_redis_stream_receive_schema[] =
   "{"
   "  \"type\": \"object\","
@@ -71,7 +73,7 @@ const char sluice_redis_stream_receive_schema[] =
   "                \"description\": \"The consumer group: every group gets every entry\"},"
   "    \"consumer\": {\"type\": \"string\", \"minLength\": 1,"
   "                   \"description\": \"This receiver's name in the group (default: "
-  "<hostname>-<pid>)\"},"
+  "<hostname>-<pid>-<n>, n counting the receivers of the process)\"},"
   "    \"create_group\": {\"type\": \"boolean\", \"default\": true,"
   "                       \"description\": \"Create the group (and the stream) when missing\"},"
   "    \"start\": {\"type\": \"string\", \"enum\": [\"0\", \"$\"], \"default\": \"0\","
@@ -1162,7 +1164,10 @@ sluice_redis_stream_receive_initable_init (GInitable    *initable,
   g_autofree char *default_consumer = NULL;
   guint64          batch = DEFAULT_BATCH;
 
-  default_consumer = g_strdup_printf ("%s-%d", g_get_host_name (), (int) getpid ());
+  /* Unique per receiver: two receivers of one process (a workflow being
+   * reloaded while the old one finishes) must not share a pending list. */
+  default_consumer = g_strdup_printf ("%s-%d-%u", g_get_host_name (), (int) getpid (),
+                                      (guint) g_atomic_int_add (&receivers_created, 1) + 1);
   if (!sluice_redis_stream_config_get_string (config, COMPONENT, "stream", NULL, &self->stream,
                                               error) ||
       !sluice_redis_stream_config_get_string (config, COMPONENT, "group", NULL, &self->group,

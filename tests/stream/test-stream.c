@@ -485,7 +485,8 @@ test_roundtrip (Fixture *fixture, gconstpointer data)
   static const char traceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   g_autoptr(GObject) step = create (fixture, "redis.stream.send", "");
   g_autoptr(GPtrArray) sent = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autofree char *consumer = g_strdup_printf ("%s-%d", g_get_host_name (), (int) getpid ());
+  g_autofree char *prefix = g_strdup_printf ("%s-%d-", g_get_host_name (), (int) getpid ());
+  guint by_default_name = 0;
   Host host;
 
   for (guint i = 0; i < 3; i++)
@@ -556,8 +557,14 @@ test_roundtrip (Fixture *fixture, gconstpointer data)
         g_assert_cmpstr (g_hash_table_lookup (out_headers, name), ==, value);
     }
 
-  /* The default consumer name is <hostname>-<pid>. */
-  g_assert_cmpuint (pending_of (fixture, "g", consumer), ==, 3);
+  /* The default consumer name is <hostname>-<pid>-<n>. */
+  for (guint n = 1; n <= 64; n++)
+    {
+      g_autofree char *consumer = g_strdup_printf ("%s%u", prefix, n);
+
+      by_default_name += pending_of (fixture, "g", consumer);
+    }
+  g_assert_cmpuint (by_default_name, ==, 3);
   host_settle_all (&host, 0, 0);
   WAIT_UNTIL (host.settled == 3, WAIT_MS);
   g_assert_cmpuint (host.settle_errors, ==, 0);
