@@ -1078,6 +1078,9 @@ out:
     }
   g_clear_object (&manager);
   g_clear_object (&engine);
+  /* Every user of the stores goes before a managed Redis is stopped. */
+  g_clear_object (&context);
+  g_clear_object (&state_store);
   stores_clear (&stores);
   return daemon.exit_status;
 }
