@@ -453,6 +453,23 @@ schedule_save (SluiceMemoryStateStore *self)
   self->save_source = g_timeout_add (SAVE_DELAY_MS, on_save_due, self);
 }
 
+static JsonObject *
+member_object (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static gint64
+member_int (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node) : 0;
+}
+
 gboolean
 sluice_memory_state_store_set_file (SluiceStateStore *store_,
                                     const char       *path,
@@ -482,6 +499,7 @@ sluice_memory_state_store_set_file (SluiceStateStore *store_,
       return FALSE;
     }
   if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error) ||
+      json_parser_get_root (parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
@@ -489,24 +507,30 @@ sluice_memory_state_store_set_file (SluiceStateStore *store_,
                    local_error != NULL ? local_error->message : "not a JSON object");
       return FALSE;
     }
+  /* Whatever is malformed in it is skipped, entry by entry. */
   root = json_node_get_object (json_parser_get_root (parser));
-  entries = json_object_get_object_member (root, "entries");
+  entries = member_object (root, "entries");
   if (entries == NULL)
     return TRUE;
-  elapsed = MAX (0, sluice_clock_get_real_time (self->clock) -
-                      json_object_get_int_member_with_default (root, "saved_real_usec", 0));
+  elapsed = MAX (0, sluice_clock_get_real_time (self->clock) - member_int (root, "saved_real_usec"));
   json_object_iter_init (&iter, entries);
   while (json_object_iter_next (&iter, &key, &value))
     {
       JsonObject *object = JSON_NODE_HOLDS_OBJECT (value) ? json_node_get_object (value) : NULL;
-      const char *encoded = object != NULL ? json_object_get_string_member_with_default (object, "value", NULL) : NULL;
-      gint64 expires_in = object != NULL ? json_object_get_int_member_with_default (object, "expires_in_usec", 0) : 0;
+      JsonNode *encoded_node = object != NULL ? json_object_get_member (object, "value") : NULL;
+      const char *encoded = NULL;
+      gint64 expires_in = object != NULL ? member_int (object, "expires_in_usec") : 0;
       Entry *entry;
       gsize size = 0;
       guchar *data;
 
-      if (encoded == NULL)
+      if (encoded_node != NULL && JSON_NODE_HOLDS_VALUE (encoded_node) &&
+          json_node_get_value_type (encoded_node) == G_TYPE_STRING)
+        encoded = json_node_get_string (encoded_node);
+      if (encoded == NULL || expires_in < 0)
         continue;
+      /* No TTL is longer than a century; larger ones are damage. */
+      expires_in = MIN (expires_in, 100 * 365 * G_TIME_SPAN_DAY);
       if (expires_in != 0 && expires_in <= elapsed)
         continue;
       data = g_base64_decode (encoded, &size);

@@ -16,7 +16,7 @@ set -eu
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-csv xml jsonl json-array workflow cron}
+targets=${*:-csv xml jsonl json-array workflow cron stored-state}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 fuzzdir=$srcdir/tests/fuzz
@@ -35,6 +35,7 @@ binary () {
   case $1 in
     workflow) echo fuzz-workflow ;;
     cron) echo fuzz-cron ;;
+    stored-state) echo fuzz-stored-state ;;
     *) echo "fuzz-split-$1" ;;
   esac
 }
