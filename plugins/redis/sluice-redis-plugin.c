@@ -27,5 +27,6 @@ sluice_redis_plugin_register (SluicePlugin *plugin,
 }
 
 SLUICE_PLUGIN_DEFINE ("redis", SLUICE_VERSION_STRING, "LGPL-2.1-or-later",
-                      "Redis: batch store and state store shared by every host on one Redis",
+                      "Redis: batch, state and dead-letter stores shared by every host on one "
+                      "Redis, and a queue on Redis streams",
                       sluice_redis_plugin_register)
