@@ -2,6 +2,7 @@
 #include "sluice-dead-letters.h"
 
 #include "sluice-replay-event.h"
+#include "sluice-run-observer.h"
 
 /* Ids are listed a page at a time before anything is replayed or removed:
  * replays remove dead letters as they succeed, which would shift the pages
@@ -19,6 +20,63 @@ struct _SluiceDeadLetters
 };
 
 G_DEFINE_FINAL_TYPE (SluiceDeadLetters, sluice_dead_letters, G_TYPE_OBJECT)
+
+SluiceDeadLetter *
+sluice_dead_letter_new_for_event (const char             *workflow,
+                                  SluiceMessage          *message,
+                                  const SluiceDeadLetter *replayed,
+                                  const char             *source,
+                                  const char             *node,
+                                  const GError           *error,
+                                  guint                   attempts,
+                                  gint64                  now_usec)
+{
+  SluiceDeadLetter *letter;
+  GHashTableIter iter;
+  gpointer name, value;
+  g_autoptr(GStrvBuilder) headers = g_strv_builder_new ();
+
+  if (replayed != NULL)
+    {
+      letter = sluice_dead_letter_new (replayed->id, workflow);
+      letter->first_usec = replayed->first_usec;
+    }
+  else
+    {
+      g_autofree char *id = g_uuid_string_random ();
+
+      letter = sluice_dead_letter_new (id, workflow);
+      letter->first_usec = now_usec;
+    }
+  letter->attempts = attempts;
+  letter->last_usec = now_usec;
+  letter->node = g_strdup (node);
+  letter->error = g_strdup (error != NULL ? error->message : "failed");
+  letter->source = g_strdup (source);
+  letter->trace_id = sluice_message_dup_trace_id (message);
+  letter->content_type = g_strdup (sluice_message_get_content_type (message));
+  if (!sluice_message_is_streamed (message) && sluice_message_get_bytes (message) != NULL)
+    letter->payload = g_bytes_ref (sluice_message_get_bytes (message));
+
+  /* The message id rides along as a header, so that a replay is the same
+   * message to whoever deduplicates by id. */
+  if (sluice_message_get_id (message) != NULL)
+    {
+      g_strv_builder_add (headers, SLUICE_DEAD_LETTER_MESSAGE_ID);
+      g_strv_builder_add (headers, sluice_message_get_id (message));
+    }
+  g_hash_table_iter_init (&iter, sluice_message_get_headers (message));
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      /* Run bookkeeping, not part of the event. */
+      if (g_str_equal (name, SLUICE_HEADER_RUN) || g_str_equal (name, "sluice-replay-of"))
+        continue;
+      g_strv_builder_add (headers, name);
+      g_strv_builder_add (headers, value);
+    }
+  letter->headers = g_strv_builder_end (headers);
+  return letter;
+}
 
 static void
 sluice_dead_letters_finalize (GObject *object)

@@ -15,6 +15,21 @@ G_BEGIN_DECLS
  * headers; the dead letter stays in the store until that run is acked (a
  * replay that fails again updates the same dead letter), so a crash during
  * a replay loses nothing. */
+/* The dead letter of an event's @message that @workflow gave up on:
+ * payload (when the body is in memory), content type, headers (with the
+ * message id among them, see SLUICE_DEAD_LETTER_MESSAGE_ID), trace id,
+ * the failing @node (or NULL), the @error, @attempts and the time. With
+ * @replayed (the dead letter a replay came from), its id and first time
+ * are kept; else a new id is made. */
+SluiceDeadLetter *sluice_dead_letter_new_for_event (const char             *workflow,
+                                                    SluiceMessage          *message,
+                                                    const SluiceDeadLetter *replayed,
+                                                    const char             *source,
+                                                    const char             *node,
+                                                    const GError           *error,
+                                                    guint                   attempts,
+                                                    gint64                  now_usec);
+
 #define SLUICE_TYPE_DEAD_LETTERS (sluice_dead_letters_get_type ())
 G_DECLARE_FINAL_TYPE (SluiceDeadLetters, sluice_dead_letters, SLUICE, DEAD_LETTERS, GObject)
 

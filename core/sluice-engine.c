@@ -5,6 +5,7 @@
 
 #include "sluice-batch-record-event.h"
 #include "sluice-batch-step.h"
+#include "sluice-dead-letters.h"
 #include "sluice-fanout-event.h"
 #include "sluice-replay-event.h"
 #include "sluice-run-observer.h"
@@ -739,70 +740,25 @@ idempotency_finish (Run *run, gboolean handled)
 
 /* ---- Dead letters ---- */
 
-static char *
-dead_letter_id_new (void)
-{
-  return g_uuid_string_random ();
-}
-
-/* The dead letter for @run's event: its payload (when the body is in
- * memory), headers and trace, the workflow, the node and the error. A
- * replayed dead letter keeps its id and first time. */
+/* The dead letter for @run's event; a replayed dead letter keeps its id
+ * and first time and counts on from its attempts. */
 static SluiceDeadLetter *
 dead_letter_for (Run *run, gint64 now)
 {
   Flow *flow = run->flow;
-  SluiceMessage *message = sluice_event_get_message (run->event);
-  SluiceDeadLetter *letter;
-  GHashTableIter iter;
-  gpointer name, value;
-  g_autoptr(GStrvBuilder) headers = g_strv_builder_new ();
+  const SluiceDeadLetter *before = NULL;
   guint earlier = run->delivered > 1 ? run->delivered - 1 : 0;
 
   if (SLUICE_IS_REPLAY_EVENT (run->event))
     {
-      const SluiceDeadLetter *before = sluice_replay_event_get_letter (SLUICE_REPLAY_EVENT (run->event));
-
-      letter = sluice_dead_letter_new (before->id, sluice_workflow_get_name (flow->workflow));
-      letter->first_usec = before->first_usec;
-      letter->attempts = before->attempts + MAX (run->tries, 1);
+      before = sluice_replay_event_get_letter (SLUICE_REPLAY_EVENT (run->event));
+      earlier = before->attempts;
     }
-  else
-    {
-      g_autofree char *id = dead_letter_id_new ();
-
-      letter = sluice_dead_letter_new (id, sluice_workflow_get_name (flow->workflow));
-      letter->first_usec = now;
-      letter->attempts = earlier + MAX (run->tries, 1);
-    }
-  letter->last_usec = now;
-  letter->node = g_strdup (run->failure_node);
-  letter->error = g_strdup (run->failure != NULL ? run->failure->message : "failed");
-  if (flow->feed != NULL)
-    letter->source = g_strdup (sluice_component_factory_get_name (
-      sluice_workflow_get_trigger_factory (flow->workflow)));
-  letter->trace_id = sluice_message_dup_trace_id (message);
-  letter->content_type = g_strdup (sluice_message_get_content_type (message));
-  if (!sluice_message_is_streamed (message) && sluice_message_get_bytes (message) != NULL)
-    letter->payload = g_bytes_ref (sluice_message_get_bytes (message));
-  /* The message id rides along as a header, so that a replay is the same
-   * message to whoever deduplicates by id. */
-  if (sluice_message_get_id (message) != NULL)
-    {
-      g_strv_builder_add (headers, SLUICE_DEAD_LETTER_MESSAGE_ID);
-      g_strv_builder_add (headers, sluice_message_get_id (message));
-    }
-  g_hash_table_iter_init (&iter, sluice_message_get_headers (message));
-  while (g_hash_table_iter_next (&iter, &name, &value))
-    {
-      /* Run bookkeeping, not part of the event. */
-      if (g_str_equal (name, SLUICE_HEADER_RUN) || g_str_equal (name, "sluice-replay-of"))
-        continue;
-      g_strv_builder_add (headers, name);
-      g_strv_builder_add (headers, value);
-    }
-  letter->headers = g_strv_builder_end (headers);
-  return letter;
+  return sluice_dead_letter_new_for_event (
+    sluice_workflow_get_name (flow->workflow), sluice_event_get_message (run->event),
+    before,
+    sluice_component_factory_get_name (sluice_workflow_get_trigger_factory (flow->workflow)),
+    run->failure_node, run->failure, earlier + MAX (run->tries, 1), now);
 }
 
 static void on_dead_lettered (GObject *object, GAsyncResult *result, gpointer user_data);
