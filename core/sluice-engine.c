@@ -130,6 +130,7 @@ struct _Run
   guint          delivered;  /* deliveries by the source when it came (message attempt) */
   guint          backoff_timeout;
   gint64         first_failed_usec;
+  SluiceMessage *reply;      /* the last message a final node emitted */
 };
 
 struct _Pull
@@ -319,6 +320,13 @@ static void
 route_output (Pull *pull, SluiceMessage *message)
 {
   Run *run = pull->run;
+
+  /* What a final node emits is the run's answer (an HTTP API's response). */
+  if (pull->node->edges->len == 0)
+    {
+      g_set_object (&run->reply, message);
+      return;
+    }
 
   for (guint i = 0; i < pull->node->edges->len; i++)
     {
@@ -592,6 +600,7 @@ run_free (Run *run)
   g_clear_error (&run->failure);
   g_clear_pointer (&run->retrying, g_hash_table_unref);
   g_clear_error (&run->refused);
+  g_clear_object (&run->reply);
   g_free (run->failure_node);
   g_free (run->order_key);
   g_free (run->idempotency_key);
@@ -921,6 +930,8 @@ run_settle (Run *run)
   else
     {
       idempotency_finish (run, TRUE);
+      if (run->reply != NULL)
+        sluice_event_set_reply (run->event, run->reply);
       sluice_event_ack_async (run->event, NULL, on_acked, run);
     }
 }

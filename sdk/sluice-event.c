@@ -14,6 +14,7 @@
 typedef struct {
   SluiceMessage      *message;
   SluiceEventOutcome  outcome;
+  SluiceMessage     *reply;
 } SluiceEventPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (SluiceEvent, sluice_event, G_TYPE_OBJECT)
@@ -136,6 +137,7 @@ sluice_event_dispose (GObject *object)
   SluiceEventPrivate *priv = sluice_event_get_instance_private (self);
 
   g_clear_object (&priv->message);
+  g_clear_object (&priv->reply);
 
   G_OBJECT_CLASS (sluice_event_parent_class)->dispose (object);
 }
@@ -207,6 +209,49 @@ sluice_event_get_message (SluiceEvent *self)
 
   priv = sluice_event_get_instance_private (self);
   return priv->message;
+}
+
+/**
+ * sluice_event_get_reply:
+ * @self: a #SluiceEvent
+ *
+ * The answer to a request: the last message the run's final nodes (those
+ * with no outgoing edge) emitted, which the host sets before it acks the
+ * event. A request/response trigger (an HTTP API) reads it in its ack to
+ * build the response.
+ *
+ * Returns: (transfer none) (nullable): the reply, or %NULL when the run
+ *   emitted nothing at its end
+ */
+SluiceMessage *
+sluice_event_get_reply (SluiceEvent *self)
+{
+  SluiceEventPrivate *priv;
+
+  g_return_val_if_fail (SLUICE_IS_EVENT (self), NULL);
+
+  priv = sluice_event_get_instance_private (self);
+  return priv->reply;
+}
+
+/**
+ * sluice_event_set_reply:
+ * @self: a #SluiceEvent
+ * @reply: (nullable): the reply
+ *
+ * Sets what sluice_event_get_reply() returns. Called by the host.
+ */
+void
+sluice_event_set_reply (SluiceEvent   *self,
+                        SluiceMessage *reply)
+{
+  SluiceEventPrivate *priv;
+
+  g_return_if_fail (SLUICE_IS_EVENT (self));
+  g_return_if_fail (reply == NULL || SLUICE_IS_MESSAGE (reply));
+
+  priv = sluice_event_get_instance_private (self);
+  g_set_object (&priv->reply, reply);
 }
 
 /**

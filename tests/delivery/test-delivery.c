@@ -744,6 +744,36 @@ test_state_file_survives_restart (void)
   g_rmdir (dir);
 }
 
+/* ---- Replies ---- */
+
+static void
+test_reply_is_final_output (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(SluiceEvent) event = NULL;
+  g_autoptr(SluiceEvent) filtered = NULL;
+  SluiceMessage *reply;
+  JsonNode *body;
+
+  add_workflow (fixture, "{\"name\": \"w\", \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"steps\": [{\"id\": \"keep\", \"use\": \"filter\","
+                         "               \"with\": {\"when\": {\"field\": \"$.n\", \"gt\": 0}}},"
+                         "              {\"id\": \"shape\", \"use\": \"map\","
+                         "               \"with\": {\"fields\": {\"doubled\": \"$.n\"}}}]}");
+  event = inject (fixture, "w", "{\"n\": 21}", "m1");
+  filtered = inject (fixture, "w", "{\"n\": -1}", "m2");
+  spin ();
+
+  /* what the last node emitted is the run's reply, set before the ack */
+  g_assert_cmpint (sluice_event_get_outcome (event), ==, SLUICE_EVENT_ACKED);
+  reply = sluice_event_get_reply (event);
+  g_assert_nonnull (reply);
+  body = sluice_message_get_json (reply, NULL);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (body), "doubled"), ==, 21);
+  /* a run whose message was filtered out has no reply */
+  g_assert_cmpint (sluice_event_get_outcome (filtered), ==, SLUICE_EVENT_ACKED);
+  g_assert_null (sluice_event_get_reply (filtered));
+}
+
 /* ---- Workflow file checks ---- */
 
 static void
@@ -793,6 +823,7 @@ main (int argc, char **argv)
   ADD ("/delivery/replay/one-and-failed-replay", test_replay_one_and_failed_replay);
   ADD ("/delivery/replay/unknown-workflow-skipped", test_replay_unknown_workflow_skipped);
   ADD ("/delivery/config/bad", test_bad_delivery_config);
+  ADD ("/delivery/reply/final-output", test_reply_is_final_output);
   g_test_add_func ("/delivery/state-file/survives-restart", test_state_file_survives_restart);
 
   return g_test_run ();

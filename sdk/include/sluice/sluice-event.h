@@ -85,6 +85,9 @@ struct _SluiceEventClass
 SLUICE_API SluiceEvent *sluice_event_new (SluiceMessage *message);
 SLUICE_API SluiceMessage *sluice_event_get_message (SluiceEvent *self);
 SLUICE_API SluiceEventOutcome sluice_event_get_outcome (SluiceEvent *self);
+SLUICE_API SluiceMessage *sluice_event_get_reply (SluiceEvent *self);
+SLUICE_API void sluice_event_set_reply (SluiceEvent   *self,
+                                        SluiceMessage *reply);
 
 SLUICE_API void sluice_event_ack_async (SluiceEvent        *self,
                                         GCancellable       *cancellable,
