@@ -155,6 +155,7 @@ typedef struct
   Pull               *parent;
   guint               attempt;
   gboolean            to_dead_letter; /* this hop carries a failure */
+  gboolean            has_token;      /* of its node's rate limit, for this attempt */
 } Hop;
 
 enum { SIGNAL_RUN_FINISHED, N_SIGNALS };
@@ -456,6 +457,7 @@ hop_free (Hop *hop)
 }
 
 static void run_hop (Hop *hop);
+static void hop_take_token (Hop *hop);
 
 static void
 on_retry_due (gpointer user_data)
@@ -492,6 +494,7 @@ hop_finished (Hop *hop, SluiceMessageIter *iter, GError *error)
                   "run %s: attempt %u failed (%s); retrying in %s", run->id, hop->attempt,
                   error->message, delay_text);
       hop->attempt++;
+      hop->has_token = FALSE;
       if (run->retrying == NULL)
         run->retrying = g_hash_table_new (NULL, NULL);
       g_hash_table_insert (run->retrying, hop,
@@ -503,6 +506,59 @@ hop_finished (Hop *hop, SluiceMessageIter *iter, GError *error)
   route_failure (hop, error);
   hop_free (hop);
   unit_end (run, parent);
+}
+
+/* ---- Rate limits ---- */
+
+static void
+on_token (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Hop *hop = user_data;
+  Run *run = hop->run;
+  g_autoptr(GError) error = NULL;
+  gint64 wait = 0;
+
+  if (!sluice_state_store_take_tokens_finish (SLUICE_STATE_STORE (object), result, &wait, &error))
+    {
+      hop_finished (hop, NULL, error);
+      return;
+    }
+  if (wait == 0)
+    {
+      hop->has_token = TRUE;
+      run_hop (hop);
+      return;
+    }
+  /* Over the rate: ask again once a token is due. Kept with the hops
+   * waiting to retry, so that shutdown wakes it. */
+  if (run->retrying == NULL)
+    run->retrying = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (run->retrying, hop,
+                       GUINT_TO_POINTER (sluice_clock_add_timeout (
+                         sluice_context_get_clock (run->flow->context), wait, on_retry_due, hop,
+                         NULL)));
+}
+
+/* One token of the node's bucket, shared through the state store by every
+ * run and every host: "rate:<workflow>/<node>". */
+static void
+hop_take_token (Hop *hop)
+{
+  Flow *flow = hop->run->flow;
+  SluiceStateStore *store = sluice_context_get_state_store (flow->context);
+  g_autofree char *bucket = NULL;
+
+  if (store == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG,
+                                             "node '%s' has a rate limit but there is no state "
+                                             "store", hop->node->id);
+      hop_finished (hop, NULL, error);
+      return;
+    }
+  bucket = g_strdup_printf ("rate:%s/%s", sluice_workflow_get_name (flow->workflow), hop->node->id);
+  sluice_state_store_take_tokens_async (store, bucket, hop->node->rate_per_second,
+                                        hop->node->rate_burst, 1, NULL, on_token, hop);
 }
 
 static void
@@ -534,6 +590,11 @@ run_hop (Hop *hop)
   if (g_cancellable_set_error_if_cancelled (flow->cancellable, &error))
     {
       hop_finished (hop, NULL, error);
+      return;
+    }
+  if (hop->node->rate_per_second > 0 && !hop->has_token)
+    {
+      hop_take_token (hop);
       return;
     }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-workflow.h"
 
+#include <math.h>
+
 #include "sluice-schema.h"
 
 struct _SluiceWorkflow
@@ -336,10 +338,54 @@ load_trigger (Loader *loader, SluiceWorkflow *self, JsonNode *root)
                                          kinds, G_N_ELEMENTS (kinds), &self->trigger_factory);
 }
 
+/* A node's "rate_limit": {"per_second": N, "burst": M}, a token bucket in
+ * the state store, so that every host together keeps to it. */
+static void
+load_rate_limit (Loader *loader, SluiceWorkflowNode *node, JsonNode *spec)
+{
+  static const char * const allowed[] = { "per_second", "burst", NULL };
+  JsonObject *object;
+  JsonNode *rate, *burst;
+
+  if (spec == NULL)
+    return;
+  if (!JSON_NODE_HOLDS_OBJECT (spec))
+    {
+      add_problem (loader, spec, node->id, "rate_limit", "expected an object, got %s",
+                   sluice_json_describe_type (spec));
+      return;
+    }
+  object = json_node_get_object (spec);
+  check_known_keys (loader, object, node->id, "rate_limit", allowed);
+  rate = json_object_get_member (object, "per_second");
+  burst = json_object_get_member (object, "burst");
+  if (rate == NULL || !JSON_NODE_HOLDS_VALUE (rate) ||
+      (json_node_get_value_type (rate) != G_TYPE_INT64 &&
+       json_node_get_value_type (rate) != G_TYPE_DOUBLE) ||
+      json_node_get_double (rate) <= 0 || json_node_get_double (rate) > 1e6)
+    {
+      add_problem (loader, rate != NULL ? rate : spec, node->id, "rate_limit.per_second",
+                   "expected a number of calls per second above 0 (at most 1000000)");
+      return;
+    }
+  node->rate_per_second = json_node_get_double (rate);
+  node->rate_burst = (guint) MAX (1.0, ceil (node->rate_per_second));
+  if (burst != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (burst) || json_node_get_value_type (burst) != G_TYPE_INT64 ||
+          json_node_get_int (burst) < 1 || json_node_get_int (burst) > 1000000)
+        add_problem (loader, burst, node->id, "rate_limit.burst",
+                     "expected a whole number of calls between 1 and 1000000");
+      else
+        node->rate_burst = (guint) json_node_get_int (burst);
+    }
+}
+
 static void
 load_steps (Loader *loader, SluiceWorkflow *self, JsonNode *root, GHashTable *by_id)
 {
-  static const char * const allowed[] = { "id", "use", "with", "retry", "description", NULL };
+  static const char * const allowed[] = { "id", "use", "with", "retry", "rate_limit",
+                                          "description", NULL };
   static const SluiceComponentKind kinds[] = { SLUICE_COMPONENT_STEP, SLUICE_COMPONENT_SOURCE };
   JsonNode *steps = json_object_get_member (json_node_get_object (root), "steps");
   JsonArray *array;
@@ -420,6 +466,7 @@ load_steps (Loader *loader, SluiceWorkflow *self, JsonNode *root, GHashTable *by
                                                                     &local_error)) == NULL)
             add_problem (loader, retry, id, "retry", "%s", local_error->message);
         }
+      load_rate_limit (loader, node, json_object_get_member (object, "rate_limit"));
     }
 }
 

@@ -31,6 +31,8 @@ struct _SluiceWorkflowNode {
   SluiceComponentFactory *factory;
   JsonObject             *config;     /* validated, defaults filled */
   SluiceRetryPolicy      *retry;      /* NULL: one attempt */
+  double                  rate_per_second; /* 0: no rate limit */
+  guint                   rate_burst;
   GPtrArray              *edges;      /* SluiceWorkflowEdge, outgoing */
   guint                   n_incoming;
   guint                   index;

@@ -744,6 +744,49 @@ test_state_file_survives_restart (void)
   g_rmdir (dir);
 }
 
+/* ---- Rate limits ---- */
+
+static void
+test_rate_limit_spaces_calls (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+
+  add_workflow (fixture, "{\"name\": \"w\", \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"concurrency\": 16,"
+                         " \"steps\": [{\"id\": \"sink\", \"use\": \"test.collect\","
+                         "               \"rate_limit\": {\"per_second\": 2, \"burst\": 3}}]}");
+  for (guint i = 0; i < 10; i++)
+    g_ptr_array_add (events, inject (fixture, "w", "{}", NULL));
+  spin ();
+
+  /* the burst at once, then two a second, whatever the concurrency */
+  g_assert_cmpuint (test_recorder.collected->len, ==, 3);
+  advance (fixture, G_USEC_PER_SEC, G_USEC_PER_SEC / 20);
+  g_assert_cmpuint (test_recorder.collected->len, ==, 5);
+  advance (fixture, G_USEC_PER_SEC, G_USEC_PER_SEC / 20);
+  g_assert_cmpuint (test_recorder.collected->len, ==, 7);
+  advance (fixture, 2 * G_USEC_PER_SEC, G_USEC_PER_SEC / 20);
+  g_assert_cmpuint (test_recorder.collected->len, ==, 10);
+  for (guint i = 0; i < events->len; i++)
+    g_assert_cmpint (sluice_event_get_outcome (events->pdata[i]), ==, SLUICE_EVENT_ACKED);
+}
+
+static void
+test_rate_limit_bad_config (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceWorkflow) workflow = sluice_workflow_load_data (
+    fixture->host,
+    "{\"name\": \"w\", \"trigger\": {\"use\": \"core.manual\"},\n"
+    " \"steps\": [{\"id\": \"a\", \"use\": \"test.collect\", \"rate_limit\": {\"per_second\": 0}},\n"
+    "             {\"id\": \"b\", \"use\": \"test.collect\", \"rate_limit\": {\"per_second\": 5, \"burst\": 0.5}}]}",
+    -1, "rate.json", &error);
+
+  g_assert_null (workflow);
+  g_assert_nonnull (strstr (error->message, "rate.json:2: node 'a', key 'rate_limit.per_second'"));
+  g_assert_nonnull (strstr (error->message, "rate.json:3: node 'b', key 'rate_limit.burst'"));
+}
+
 /* ---- Replies ---- */
 
 static void
@@ -824,6 +867,8 @@ main (int argc, char **argv)
   ADD ("/delivery/replay/unknown-workflow-skipped", test_replay_unknown_workflow_skipped);
   ADD ("/delivery/config/bad", test_bad_delivery_config);
   ADD ("/delivery/reply/final-output", test_reply_is_final_output);
+  ADD ("/delivery/rate-limit/spaces-calls", test_rate_limit_spaces_calls);
+  ADD ("/delivery/rate-limit/bad-config", test_rate_limit_bad_config);
   g_test_add_func ("/delivery/state-file/survives-restart", test_state_file_survives_restart);
 
   return g_test_run ();
