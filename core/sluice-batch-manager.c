@@ -57,6 +57,7 @@ struct _Processor
   SluiceBatchState    last_state;
   GHashTable         *held;        /* record ids sent to a queue, not settled by their chunk */
   SluiceStep         *dispatcher;  /* auto_process: records go to it, not through the engine */
+  gboolean            drain;       /* an open batch: stop once nothing is pending */
 };
 
 typedef struct {
@@ -293,6 +294,15 @@ on_info (GObject *object, GAsyncResult *result, gpointer user_data)
       processor_finished (processor, info);
       break;
     case SLUICE_BATCH_OPEN:
+      /* Drained: what came in is done; what comes later waits for the
+       * next call (a schedule processing an open batch every hour). */
+      if (processor->drain && info->counts[SLUICE_RECORD_PENDING] == 0)
+        {
+          processor_done (processor);
+          break;
+        }
+      processor_wait (processor, IDLE_POLL_USEC);
+      break;
     case SLUICE_BATCH_CLOSED:
     default:
       /* Records still under someone's lease, or more to come: look again
@@ -561,7 +571,7 @@ processor_pump (Processor *processor)
 }
 
 static void
-processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
+processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info, gboolean drain)
 {
   Processor *processor;
   AutoProcess *auto_process;
@@ -611,14 +621,14 @@ processor_start (SluiceBatchManager *self, const SluiceBatchInfo *info)
   auto_process = g_hash_table_lookup (self->auto_targets, info->workflow);
   if (auto_process != NULL)
     processor->dispatcher = g_object_ref (auto_process->dispatcher);
+  processor->drain = drain;
   g_hash_table_insert (self->processors, processor->batch_id, processor);
   processor_pump (processor);
 }
 
 static void
-on_process_info (GObject *object, GAsyncResult *result, gpointer user_data)
+start_from_info (GObject *object, GAsyncResult *result, SluiceBatchManager *self, gboolean drain)
 {
-  g_autoptr(SluiceBatchManager) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
                                                                         result, &error);
@@ -629,7 +639,40 @@ on_process_info (GObject *object, GAsyncResult *result, gpointer user_data)
       return;
     }
   if (!self->stopping)
-    processor_start (self, info);
+    processor_start (self, info, drain);
+}
+
+static void
+on_process_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(SluiceBatchManager) self = user_data;
+
+  start_from_info (object, result, self, FALSE);
+}
+
+static void
+on_drain_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(SluiceBatchManager) self = user_data;
+
+  start_from_info (object, result, self, TRUE);
+}
+
+void
+sluice_batch_manager_drain (SluiceBatchManager *self, const char *batch_id)
+{
+  g_return_if_fail (SLUICE_IS_BATCH_MANAGER (self));
+
+  if (self->stopping)
+    return;
+  if (g_hash_table_contains (self->processors, batch_id))
+    {
+      /* Already being processed: that goes on, and now sees new records. */
+      sluice_batch_manager_process (self, batch_id);
+      return;
+    }
+  sluice_batch_store_get_info_async (self->store, batch_id, NULL, on_drain_info,
+                                     g_object_ref (self));
 }
 
 void
@@ -682,13 +725,13 @@ on_listed (GObject *object, GAsyncResult *result, gpointer user_data)
 
       if (info->state == SLUICE_BATCH_CLOSED &&
           (info->counts[SLUICE_RECORD_PENDING] > 0 || info->counts[SLUICE_RECORD_PROCESSING] > 0))
-        processor_start (self, info);
+        processor_start (self, info, FALSE);
       /* An open batch that processes itself past its threshold, or whose
        * processing host went away. */
       else if (info->state == SLUICE_BATCH_OPEN && auto_process != NULL &&
                (info->counts[SLUICE_RECORD_PENDING] >= auto_process->threshold ||
                 info->counts[SLUICE_RECORD_PROCESSING] > 0))
-        processor_start (self, info);
+        processor_start (self, info, FALSE);
     }
   schedule_watch (self);
 }

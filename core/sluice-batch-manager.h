@@ -83,6 +83,13 @@ void sluice_batch_manager_set_pipeline (SluiceBatchManager *self,
 void sluice_batch_manager_process (SluiceBatchManager *self,
                                    const char         *batch_id);
 
+/* Processes the records @batch_id holds now and stops once none is
+ * pending, even while the batch is open (a schedule working through a batch
+ * that fills all day). A closed batch is processed to its end, as by
+ * sluice_batch_manager_process(). */
+void sluice_batch_manager_drain (SluiceBatchManager *self,
+                                 const char         *batch_id);
+
 /* Every @interval_usec, looks for closed batches with work left whose
  * workflow runs here, and processes them. 0 stops watching. */
 void sluice_batch_manager_watch (SluiceBatchManager *self,

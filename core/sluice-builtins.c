@@ -3,6 +3,7 @@
 
 #include "sluice-batch-step.h"
 #include "sluice-dispatch-step.h"
+#include "sluice-batch-process-step.h"
 #include "sluice-filter-step.h"
 #include "sluice-manual-trigger.h"
 #include "sluice-map-step.h"
@@ -22,7 +23,9 @@ register_core_components (SluicePlugin *plugin, GError **error)
          sluice_plugin_add_component (plugin, "core.batch", SLUICE_TYPE_BATCH_STEP,
                                       sluice_batch_step_schema, error) &&
          sluice_plugin_add_component (plugin, "core.dispatch", SLUICE_TYPE_DISPATCH_STEP,
-                                      sluice_dispatch_step_schema, error);
+                                      sluice_dispatch_step_schema, error) &&
+         sluice_plugin_add_component (plugin, "core.batch-process", SLUICE_TYPE_BATCH_PROCESS_STEP,
+                                      sluice_batch_process_step_schema, error);
 }
 
 static const SluicePluginDescriptor core_descriptor = {
@@ -31,7 +34,7 @@ static const SluicePluginDescriptor core_descriptor = {
   "core",
   SLUICE_VERSION_STRING,
   "LGPL-2.1-or-later",
-  "Built-in nodes: manual trigger, split, map, filter, batch, dispatch",
+  "Built-in nodes: manual trigger, split, map, filter, batch, batch-process, dispatch",
   register_core_components,
   { NULL },
 };

@@ -32,7 +32,8 @@ plugins = {p["name"]: p for p in json.load(open(sys.argv[1]))}
 assert plugins["core"]["path"] == "built-in", plugins["core"]
 core = {c["name"]: c["interface"] for c in plugins["core"]["components"]}
 assert core == {"core.manual": "trigger", "core.split": "step", "core.map": "step",
-                "core.filter": "step", "core.batch": "step", "core.dispatch": "step"}, core
+                "core.filter": "step", "core.batch": "step", "core.dispatch": "step",
+                "core.batch-process": "step"}, core
 files = {c["name"]: c["interface"] for c in plugins["file"]["components"]}
 assert files == {"file.watch": "trigger", "file.read": "source", "file.write": "step"}, files
 assert plugins["file"]["path"].endswith("sluice-file.so")
