@@ -90,6 +90,40 @@ wh_fail_step_init (SluiceStepInterface *iface)
 static void wh_fail_class_init (WhFailClass *klass) { }
 static void wh_fail_init (WhFail *self) { }
 
+/* ---- wh.echo: answers with "echo " and the request's body ---- */
+
+#define WH_TYPE_ECHO (wh_echo_get_type ())
+G_DECLARE_FINAL_TYPE (WhEcho, wh_echo, WH, ECHO, GObject)
+struct _WhEcho { GObject parent_instance; };
+static void wh_echo_step_init (SluiceStepInterface *iface);
+G_DEFINE_FINAL_TYPE_WITH_CODE (WhEcho, wh_echo, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (SLUICE_TYPE_STEP, wh_echo_step_init))
+
+static void
+wh_echo_process_async (SluiceStep *step, SluiceMessage *message, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (step, cancellable, callback, user_data);
+  GBytes *bytes = sluice_message_get_bytes (message);
+  gsize len = 0;
+  const char *data = bytes != NULL ? g_bytes_get_data (bytes, &len) : NULL;
+  g_autofree char *body = g_strdup_printf ("echo %.*s", (int) len, data != NULL ? data : "");
+  g_autoptr(SluiceMessage) reply = sluice_message_new_take_string (g_steal_pointer (&body),
+                                                                   "text/plain");
+
+  g_task_return_pointer (task, sluice_message_iter_new_single (reply), g_object_unref);
+}
+
+static void
+wh_echo_step_init (SluiceStepInterface *iface)
+{
+  iface->process_async = wh_echo_process_async;
+  iface->process_finish = (gpointer) wh_step_finish;
+}
+
+static void wh_echo_class_init (WhEchoClass *klass) { }
+static void wh_echo_init (WhEcho *self) { }
+
 static gboolean
 register_wh (SluicePlugin *plugin, GError **error)
 {
@@ -97,6 +131,8 @@ register_wh (SluicePlugin *plugin, GError **error)
                                       "{\"type\": \"object\", \"additionalProperties\": true}",
                                       error) &&
          sluice_plugin_add_component (plugin, "wh.fail", WH_TYPE_FAIL,
+                                      "{\"type\": \"object\"}", error) &&
+         sluice_plugin_add_component (plugin, "wh.echo", WH_TYPE_ECHO,
                                       "{\"type\": \"object\"}", error);
 }
 
@@ -792,6 +828,165 @@ test_handed_back (Fixture *fixture, gconstpointer data)
   sluice_trigger_stop (SLUICE_TRIGGER (trigger));
 }
 
+/* One raw HTTP/1.1 exchange with "Connection: close": everything the
+ * server sent, up to its end of the connection. */
+typedef struct {
+  char              *request;
+  GSocketConnection *connection;
+  GString           *received;
+  char               buffer[4096];
+  gboolean           done;
+  GError            *error;
+  guint             *pending;
+} Exchange;
+
+static void
+exchange_finish (Exchange *exchange, GError *error)
+{
+  exchange->error = error;
+  exchange->done = TRUE;
+  (*exchange->pending)--;
+}
+
+static void
+on_exchange_read (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Exchange *exchange = user_data;
+  GError *error = NULL;
+  gssize got = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
+
+  if (got <= 0)
+    {
+      exchange_finish (exchange, error);
+      return;
+    }
+  g_string_append_len (exchange->received, exchange->buffer, got);
+  g_input_stream_read_async (G_INPUT_STREAM (object), exchange->buffer, sizeof exchange->buffer,
+                             G_PRIORITY_DEFAULT, NULL, on_exchange_read, exchange);
+}
+
+static void
+on_exchange_written (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Exchange *exchange = user_data;
+  GError *error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error))
+    {
+      exchange_finish (exchange, error);
+      return;
+    }
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (exchange->connection)),
+                             exchange->buffer, sizeof exchange->buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_exchange_read, exchange);
+}
+
+static void
+on_exchange_connected (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  Exchange *exchange = user_data;
+  GError *error = NULL;
+  GOutputStream *out;
+
+  exchange->connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (object), result,
+                                                                 &error);
+  if (exchange->connection == NULL)
+    {
+      exchange_finish (exchange, error);
+      return;
+    }
+  out = g_io_stream_get_output_stream (G_IO_STREAM (exchange->connection));
+  g_output_stream_write_all_async (out, exchange->request, strlen (exchange->request),
+                                   G_PRIORITY_DEFAULT, NULL, on_exchange_written, exchange);
+}
+
+static guint
+count_listener_threads (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+  guint count = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", name, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "webhook-"))
+        count++;
+    }
+  return count;
+}
+
+#define N_PARALLEL 500
+
+static void
+test_parallel_listeners (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  Exchange *exchanges = g_new0 (Exchange, N_PARALLEL);
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  guint pending = N_PARALLEL;
+
+  add_workflow (fixture,
+                "{\"name\": \"echo\", \"trigger\": {\"use\": \"webhook.receive\", \"with\":"
+                " {\"listen\": \"127.0.0.1:PORT\", \"path\": \"/echo\", \"mode\": \"sync\","
+                "  \"listeners\": 4, \"queue\": 1000}},"
+                " \"concurrency\": 16,"
+                " \"steps\": [{\"id\": \"e\", \"use\": \"wh.echo\"}]}");
+  /* Threads name themselves once they run. */
+  while (count_listener_threads () < 4 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpuint (count_listener_threads (), ==, 4);
+
+  /* All connections open at once: the kernel spreads them over the four
+   * sockets, and the answers come back from four threads. */
+  for (guint i = 0; i < N_PARALLEL; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"n\": %u}", i);
+
+      exchanges[i].pending = &pending;
+      exchanges[i].received = g_string_new (NULL);
+      exchanges[i].request = g_strdup_printf ("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                              "Content-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\nConnection: close\r\n"
+                                              "\r\n%s", strlen (body), body);
+      g_socket_client_connect_to_host_async (client, "127.0.0.1", fixture->port, NULL,
+                                             on_exchange_connected, &exchanges[i]);
+    }
+  while (pending > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (pending, ==, 0);
+
+  for (guint i = 0; i < N_PARALLEL; i++)
+    {
+      Exchange *exchange = &exchanges[i];
+      g_autofree char *expected = g_strdup_printf ("\r\n\r\necho {\"n\": %u}", i);
+      const char *text = exchange->received->str;
+      const char *second;
+
+      g_assert_no_error (exchange->error);
+      g_assert_true (g_str_has_prefix (text, "HTTP/1.1 200 "));
+      /* Exactly one answer on the connection, and it is this request's. */
+      second = strstr (text + 1, "HTTP/1.");
+      g_assert_null (second);
+      g_assert_true (g_str_has_suffix (text, expected));
+      g_assert_false (g_hash_table_contains (seen, text));
+      g_hash_table_add (seen, exchange->received->str);
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, N_PARALLEL);
+
+  for (guint i = 0; i < N_PARALLEL; i++)
+    {
+      g_clear_object (&exchanges[i].connection);
+      g_string_free (exchanges[i].received, TRUE);
+      g_free (exchanges[i].request);
+    }
+  g_free (exchanges);
+}
+
 static GObject *
 trigger_new (Fixture *fixture, const char *json)
 {
@@ -861,6 +1056,7 @@ test_config_errors (Fixture *fixture, gconstpointer data)
     "{\"listen\": \"127.0.0.1:8085\", \"path\": \"x\"}",
     "{\"listen\": \"127.0.0.1:8085\", \"path\": \"/x\", \"methods\": [\"GET\"]}",
     "{\"listen\": \"127.0.0.1:8085\", \"path\": \"/x\", \"mode\": \"later\"}",
+    "{\"listen\": \"127.0.0.1:8085\", \"path\": \"/x\", \"listeners\": 0}",
     "{\"listen\": \"127.0.0.1:8085\", \"path\": \"/x\", \"signature\": {\"preset\": \"github\","
     " \"secret\": \"inline\"}}",
     "{\"listen\": \"127.0.0.1:8085\", \"path\": \"/x\", \"signature\": {\"preset\": \"github\","
@@ -907,6 +1103,7 @@ main (int argc, char *argv[])
   ADD ("/webhook/retry/handed-back-503", test_handed_back);
   ADD ("/webhook/listen/shared-address-and-path-conflict", test_shared_address);
   ADD ("/webhook/config/invalid", test_config_errors);
+  ADD ("/webhook/listen/four-threads-500-parallel-each-answered-once", test_parallel_listeners);
 #undef ADD
 
   return g_test_run ();
