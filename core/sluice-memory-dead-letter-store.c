@@ -9,7 +9,14 @@ struct _SluiceMemoryDeadLetterStore
 
   GSequence  *order; /* SluiceDeadLetter (owned), by first_usec, then id */
   GHashTable *by_id; /* id (the letter's own string) -> GSequenceIter in order */
+  char       *file;  /* where they are kept between runs, or NULL */
+  guint       save_source;
 };
+
+/* Changes are written out at most this often (milliseconds). */
+#define SAVE_DELAY_MS 200
+
+static void schedule_save (SluiceMemoryDeadLetterStore *self);
 
 static void sluice_memory_dead_letter_store_iface_init (SluiceDeadLetterStoreInterface *iface);
 
@@ -113,6 +120,7 @@ forget (SluiceMemoryDeadLetterStore *self,
   /* The table's key is the letter's id: out of the table first. */
   g_hash_table_remove (self->by_id, letter->id);
   g_sequence_remove (iter);
+  schedule_save (self);
 }
 
 /* put */
@@ -147,6 +155,7 @@ memory_put_async (SluiceDeadLetterStore  *store,
   copy = sluice_dead_letter_copy (letter);
   iter = g_sequence_insert_sorted (self->order, copy, compare_letters, NULL);
   g_hash_table_insert (self->by_id, copy->id, iter);
+  schedule_save (self);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -317,7 +326,126 @@ sluice_memory_dead_letter_store_iface_init (SluiceDeadLetterStoreInterface *ifac
   iface->remove_finish = memory_remove_finish;
 }
 
+/* Keeping them in a file (a daemon without Redis) */
+
+/* A JSON array of sluice_dead_letter_to_json() objects, payloads included,
+ * oldest first; written whole, atomically. */
+static gboolean
+save_now (SluiceMemoryDeadLetterStore *self, GError **error)
+{
+  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  g_autofree char *text = NULL;
+
+  for (GSequenceIter *iter = g_sequence_get_begin_iter (self->order);
+       !g_sequence_iter_is_end (iter); iter = g_sequence_iter_next (iter))
+    json_array_add_element (array, sluice_dead_letter_to_json (g_sequence_get (iter), TRUE));
+  json_node_set_array (root, array);
+  text = json_to_string (root, FALSE);
+  return g_file_set_contents_full (self->file, text, -1,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0600, error);
+}
+
+static gboolean
+on_save_due (gpointer user_data)
+{
+  SluiceMemoryDeadLetterStore *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->save_source = 0;
+  if (!save_now (self, &error))
+    g_warning ("could not save the dead letters to %s: %s", self->file, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_save (SluiceMemoryDeadLetterStore *self)
+{
+  if (self->file == NULL || self->save_source != 0)
+    return;
+  self->save_source = g_timeout_add (SAVE_DELAY_MS, on_save_due, self);
+}
+
+gboolean
+sluice_memory_dead_letter_store_set_file (SluiceDeadLetterStore *store,
+                                          const char            *path,
+                                          GError               **error)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
+  JsonNode *root;
+  JsonArray *array;
+  guint skipped = 0;
+
+  g_return_val_if_fail (SLUICE_IS_MEMORY_DEAD_LETTER_STORE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  g_free (self->file);
+  self->file = g_strdup (path);
+  if (!g_file_get_contents (path, &text, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "dead letters %s: ",
+                                  path);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                   "dead letters %s: not a dead-letter file (%s)", path,
+                   local_error != NULL ? local_error->message : "not a JSON array");
+      return FALSE;
+    }
+  array = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      g_autoptr(GError) letter_error = NULL;
+      SluiceDeadLetter *letter = sluice_dead_letter_new_from_json (json_array_get_element (array, i),
+                                                                   &letter_error);
+      GSequenceIter *iter;
+
+      if (letter == NULL || !check_letter (letter, &letter_error))
+        {
+          g_clear_pointer (&letter, sluice_dead_letter_free);
+          skipped++;
+          continue;
+        }
+      iter = g_hash_table_lookup (self->by_id, letter->id);
+      if (iter != NULL)
+        {
+          g_hash_table_remove (self->by_id, ((SluiceDeadLetter *) g_sequence_get (iter))->id);
+          g_sequence_remove (iter);
+        }
+      iter = g_sequence_insert_sorted (self->order, letter, compare_letters, NULL);
+      g_hash_table_insert (self->by_id, letter->id, iter);
+    }
+  if (skipped > 0)
+    g_warning ("dead letters %s: %u damaged entr%s skipped", path, skipped,
+               skipped == 1 ? "y" : "ies");
+  return TRUE;
+}
+
 /* GObject */
+
+static void
+sluice_memory_dead_letter_store_dispose (GObject *object)
+{
+  SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (object);
+
+  if (self->save_source != 0)
+    {
+      g_clear_handle_id (&self->save_source, g_source_remove);
+      on_save_due (self);
+    }
+
+  G_OBJECT_CLASS (sluice_memory_dead_letter_store_parent_class)->dispose (object);
+}
 
 static void
 sluice_memory_dead_letter_store_finalize (GObject *object)
@@ -326,6 +454,7 @@ sluice_memory_dead_letter_store_finalize (GObject *object)
 
   g_hash_table_unref (self->by_id);
   g_sequence_free (self->order);
+  g_free (self->file);
 
   G_OBJECT_CLASS (sluice_memory_dead_letter_store_parent_class)->finalize (object);
 }
@@ -333,6 +462,7 @@ sluice_memory_dead_letter_store_finalize (GObject *object)
 static void
 sluice_memory_dead_letter_store_class_init (SluiceMemoryDeadLetterStoreClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = sluice_memory_dead_letter_store_dispose;
   G_OBJECT_CLASS (klass)->finalize = sluice_memory_dead_letter_store_finalize;
 }
 

@@ -14,4 +14,13 @@ G_DECLARE_FINAL_TYPE (SluiceMemoryDeadLetterStore, sluice_memory_dead_letter_sto
 
 SluiceDeadLetterStore *sluice_memory_dead_letter_store_new (void);
 
+/* Keeps the dead letters in @path between runs (a daemon without Redis):
+ * loads what is there (damaged entries are skipped with a warning) and
+ * writes the whole set back, atomically, within a fraction of a second of a
+ * change and once more when the store goes away. Fails only when the file
+ * exists but cannot be read or is not a dead-letter file. */
+gboolean sluice_memory_dead_letter_store_set_file (SluiceDeadLetterStore *store,
+                                                  const char            *path,
+                                                  GError               **error);
+
 G_END_DECLS

@@ -624,8 +624,9 @@ dead_letter_command (SluiceConfig *config, SluicePluginHost *host)
 
   if (redis_is (config, "none"))
     {
-      g_printerr ("sluiced: dead letters are kept in memory by the running daemon when \"redis\" "
-                  "is \"none\" in sluice.conf; configure Redis to keep and manage them\n");
+      g_printerr ("sluiced: with \"redis\": \"none\" in sluice.conf, the running daemon keeps the "
+                  "dead letters in %s/dead-letters.json (JSON); configure Redis to list, replay "
+                  "and purge them from here\n", config->state_dir);
       return 2;
     }
   connections = sluice_config_load_connections (config->connections_dir, &error);
@@ -964,8 +965,16 @@ run (SluiceConfig *config, SluicePluginHost *host)
     sluice_engine_set_dead_letter_store (engine, stores.dead_letters);
   else
     {
+      /* Without Redis they are kept in the state folder, like the state. */
       g_autoptr(SluiceDeadLetterStore) dead_letters = sluice_memory_dead_letter_store_new ();
+      g_autofree char *path = g_build_filename (config->state_dir, "dead-letters.json", NULL);
 
+      if (g_file_test (config->state_dir, G_FILE_TEST_IS_DIR) &&
+          !sluice_memory_dead_letter_store_set_file (dead_letters, path, &error))
+        {
+          g_warning ("%s; dead letters are kept in memory only", error->message);
+          g_clear_error (&error);
+        }
       sluice_engine_set_dead_letter_store (engine, dead_letters);
     }
   signal_data.engine = engine;

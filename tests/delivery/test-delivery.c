@@ -817,6 +817,50 @@ test_reply_is_final_output (Fixture *fixture, gconstpointer data)
   g_assert_null (sluice_event_get_reply (filtered));
 }
 
+static void
+test_dead_letter_file_survives_restart (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sluice-dl-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "dead-letters.json", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) letters = NULL;
+  g_autoptr(SluiceDeadLetter) letter = sluice_dead_letter_new ("dl-1", "orders");
+  SluiceDeadLetterStore *store = sluice_memory_dead_letter_store_new ();
+  static const guint8 binary[] = { 0, 1, 0xff, '{' };
+
+  g_assert_true (sluice_memory_dead_letter_store_set_file (store, path, &error));
+  letter->payload = g_bytes_new_static (binary, sizeof binary);
+  letter->error = g_strdup ("HTTP 503");
+  letter->first_usec = letter->last_usec = 1700000000000000;
+  sluice_dead_letter_store_put_async (store, letter, NULL, on_done, &result);
+  g_assert_true (sluice_dead_letter_store_put_finish (store, wait_for (&result), &error));
+  g_clear_object (&result);    /* it holds the store */
+  g_object_unref (store);      /* writes the file */
+
+  store = sluice_memory_dead_letter_store_new ();
+  g_assert_true (sluice_memory_dead_letter_store_set_file (store, path, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  sluice_dead_letter_store_list_async (store, NULL, 0, 10, NULL, on_done, &result);
+  letters = sluice_dead_letter_store_list_finish (store, wait_for (&result), &error);
+  g_assert_cmpuint (letters->len, ==, 1);
+  g_assert_cmpstr (((SluiceDeadLetter *) letters->pdata[0])->error, ==, "HTTP 503");
+  g_assert_true (g_bytes_equal (((SluiceDeadLetter *) letters->pdata[0])->payload,
+                                letter->payload));
+  g_clear_object (&result);
+  g_object_unref (store);
+
+  /* a file that is not a dead-letter file is refused with its name */
+  g_assert_true (g_file_set_contents (path, "{\"not\": \"an array\"}", -1, NULL));
+  store = sluice_memory_dead_letter_store_new ();
+  g_assert_false (sluice_memory_dead_letter_store_set_file (store, path, &error));
+  g_assert_nonnull (strstr (error->message, path));
+  g_object_unref (store);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* ---- Workflow file checks ---- */
 
 static void
@@ -870,6 +914,8 @@ main (int argc, char **argv)
   ADD ("/delivery/rate-limit/spaces-calls", test_rate_limit_spaces_calls);
   ADD ("/delivery/rate-limit/bad-config", test_rate_limit_bad_config);
   g_test_add_func ("/delivery/state-file/survives-restart", test_state_file_survives_restart);
+  g_test_add_func ("/delivery/state-file/dead-letters-survive-restart",
+                   test_dead_letter_file_survives_restart);
 
   return g_test_run ();
 }
