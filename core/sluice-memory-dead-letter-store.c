@@ -38,66 +38,6 @@ compare_letters (gconstpointer a_,
   return strcmp (a->id, b->id);
 }
 
-/* The Redis store keeps dead letters in the SDK's JSON form, which has no
- * negative times, pairs every header name with a value and holds only
- * UTF-8. The same letters are refused here, so that whether a host can
- * keep a dead letter does not depend on the store it runs with. */
-static gboolean
-check_letter (const SluiceDeadLetter *letter,
-              GError                **error)
-{
-  const struct
-  {
-    const char *name;
-    const char *value;
-  } strings[] = {
-    { "workflow", letter->workflow },
-    { "node", letter->node },
-    { "source", letter->source },
-    { "error", letter->error },
-    { "trace_id", letter->trace_id },
-    { "content_type", letter->content_type },
-  };
-  guint n_headers;
-
-  if (!g_utf8_validate (letter->id, -1, NULL))
-    {
-      g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                           "dead letter: 'id' is not valid UTF-8");
-      return FALSE;
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    if (strings[i].value != NULL && !g_utf8_validate (strings[i].value, -1, NULL))
-      {
-        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "dead letter '%s': '%s' is not valid UTF-8", letter->id, strings[i].name);
-        return FALSE;
-      }
-  if (letter->first_usec < 0 || letter->last_usec < 0)
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                   "dead letter '%s': '%s' is negative", letter->id,
-                   letter->first_usec < 0 ? "first_usec" : "last_usec");
-      return FALSE;
-    }
-  n_headers = letter->headers != NULL ? g_strv_length (letter->headers) : 0;
-  if (n_headers % 2 != 0)
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                   "dead letter '%s': header '%s' has no value", letter->id,
-                   letter->headers[n_headers - 1]);
-      return FALSE;
-    }
-  for (guint i = 0; i < n_headers; i++)
-    if (!g_utf8_validate (letter->headers[i], -1, NULL))
-      {
-        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "dead letter '%s': header %u is not valid UTF-8", letter->id, i / 2 + 1);
-        return FALSE;
-      }
-  return TRUE;
-}
-
 static GTask *
 new_task (SluiceMemoryDeadLetterStore *self,
           GCancellable                *cancellable,
@@ -137,17 +77,11 @@ memory_put_async (SluiceDeadLetterStore  *store,
 {
   SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
   g_autoptr (GTask) task = new_task (self, cancellable, callback, user_data, memory_put_async);
-  GError           *error = NULL;
   GSequenceIter    *iter;
   SluiceDeadLetter *copy;
 
   if (g_task_return_error_if_cancelled (task))
     return;
-  if (!check_letter (letter, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
 
   iter = g_hash_table_lookup (self->by_id, letter->id);
   if (iter != NULL)
@@ -410,9 +344,8 @@ sluice_memory_dead_letter_store_set_file (SluiceDeadLetterStore *store,
                                                                    &letter_error);
       GSequenceIter *iter;
 
-      if (letter == NULL || !check_letter (letter, &letter_error))
+      if (letter == NULL)
         {
-          g_clear_pointer (&letter, sluice_dead_letter_free);
           skipped++;
           continue;
         }

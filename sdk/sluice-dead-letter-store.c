@@ -226,6 +226,66 @@ read_integer (JsonObject *object,
   return TRUE;
 }
 
+/* What the JSON form can give back as it was given: no negative times,
+ * every header name paired with a value, UTF-8 only. put refuses anything
+ * else, for every store alike, and new_from_json makes nothing else, so
+ * that whether a host can keep a dead letter does not depend on its store. */
+static gboolean
+dead_letter_check (const SluiceDeadLetter *letter,
+              GError                **error)
+{
+  const struct
+  {
+    const char *name;
+    const char *value;
+  } strings[] = {
+    { "workflow", letter->workflow },
+    { "node", letter->node },
+    { "source", letter->source },
+    { "error", letter->error },
+    { "trace_id", letter->trace_id },
+    { "content_type", letter->content_type },
+  };
+  guint n_headers;
+
+  if (!g_utf8_validate (letter->id, -1, NULL))
+    {
+      g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                           "dead letter: 'id' is not valid UTF-8");
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (strings[i].value != NULL && !g_utf8_validate (strings[i].value, -1, NULL))
+      {
+        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                     "dead letter '%s': '%s' is not valid UTF-8", letter->id, strings[i].name);
+        return FALSE;
+      }
+  if (letter->first_usec < 0 || letter->last_usec < 0)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                   "dead letter '%s': '%s' is negative", letter->id,
+                   letter->first_usec < 0 ? "first_usec" : "last_usec");
+      return FALSE;
+    }
+  n_headers = letter->headers != NULL ? g_strv_length (letter->headers) : 0;
+  if (n_headers % 2 != 0)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                   "dead letter '%s': header '%s' has no value", letter->id,
+                   letter->headers[n_headers - 1]);
+      return FALSE;
+    }
+  for (guint i = 0; i < n_headers; i++)
+    if (!g_utf8_validate (letter->headers[i], -1, NULL))
+      {
+        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
+                     "dead letter '%s': header %u is not valid UTF-8", letter->id, i / 2 + 1);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /**
  * sluice_dead_letter_new_from_json:
  * @node: a JSON object as made by sluice_dead_letter_to_json()
@@ -320,6 +380,8 @@ sluice_dead_letter_new_from_json (JsonNode *node,
       data = g_base64_decode (payload, &size);
       self->payload = g_bytes_new_take (data, size);
     }
+  if (!dead_letter_check (self, error))
+    return NULL;
   return g_steal_pointer (&self);
 }
 
@@ -375,7 +437,9 @@ report_missing (gpointer            self,
  * @callback: called when done
  * @user_data: data for @callback
  *
- * Stores @letter, replacing any dead letter with the same id.
+ * Stores @letter, replacing any dead letter with the same id. A dead letter
+ * with a negative time, a header without a value or text that is not UTF-8
+ * is refused with %SLUICE_ERROR_INVALID_DATA, whatever the store.
  */
 void
 sluice_dead_letter_store_put_async (SluiceDeadLetterStore  *self,
@@ -385,6 +449,7 @@ sluice_dead_letter_store_put_async (SluiceDeadLetterStore  *self,
                                     gpointer                user_data)
 {
   SluiceDeadLetterStoreInterface *iface;
+  GError *error = NULL;
 
   g_return_if_fail (SLUICE_IS_DEAD_LETTER_STORE (self));
   g_return_if_fail (letter != NULL && letter->id != NULL && letter->workflow != NULL);
@@ -395,6 +460,13 @@ sluice_dead_letter_store_put_async (SluiceDeadLetterStore  *self,
     {
       report_missing (self, "SluiceDeadLetterStore.put_async()", callback, user_data,
                       sluice_dead_letter_store_put_async);
+      return;
+    }
+  /* A cancelled put is the store's to report, as cancelled. */
+  if ((cancellable == NULL || !g_cancellable_is_cancelled (cancellable)) &&
+      !dead_letter_check (letter, &error))
+    {
+      g_task_report_error (self, callback, user_data, sluice_dead_letter_store_put_async, error);
       return;
     }
   iface->put_async (self, letter, cancellable, callback, user_data);

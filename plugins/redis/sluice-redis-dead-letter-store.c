@@ -185,65 +185,6 @@ member_id (const char *member)
   return strlen (member) >= AT_ID_OFFSET ? member + AT_ID_OFFSET : member;
 }
 
-/* Like the memory store: what the SDK's JSON form cannot give back as it
- * was given is refused, so that whether a host can keep a dead letter
- * does not depend on the store it runs with. */
-static gboolean
-check_letter (const SluiceDeadLetter *letter,
-              GError                **error)
-{
-  const struct
-  {
-    const char *name;
-    const char *value;
-  } strings[] = {
-    { "workflow", letter->workflow },
-    { "node", letter->node },
-    { "source", letter->source },
-    { "error", letter->error },
-    { "trace_id", letter->trace_id },
-    { "content_type", letter->content_type },
-  };
-  guint n_headers;
-
-  if (!g_utf8_validate (letter->id, -1, NULL))
-    {
-      g_set_error_literal (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                           "dead letter: 'id' is not valid UTF-8");
-      return FALSE;
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    if (strings[i].value != NULL && !g_utf8_validate (strings[i].value, -1, NULL))
-      {
-        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "dead letter '%s': '%s' is not valid UTF-8", letter->id, strings[i].name);
-        return FALSE;
-      }
-  if (letter->first_usec < 0 || letter->last_usec < 0)
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                   "dead letter '%s': '%s' is negative", letter->id,
-                   letter->first_usec < 0 ? "first_usec" : "last_usec");
-      return FALSE;
-    }
-  n_headers = letter->headers != NULL ? g_strv_length (letter->headers) : 0;
-  if (n_headers % 2 != 0)
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                   "dead letter '%s': header '%s' has no value", letter->id,
-                   letter->headers[n_headers - 1]);
-      return FALSE;
-    }
-  for (guint i = 0; i < n_headers; i++)
-    if (!g_utf8_validate (letter->headers[i], -1, NULL))
-      {
-        g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_DATA,
-                     "dead letter '%s': header %u is not valid UTF-8", letter->id, i / 2 + 1);
-        return FALSE;
-      }
-  return TRUE;
-}
-
 /* Headers travel apart from the JSON, which keeps them as an object: that
  * would merge repeated names and lose their order. */
 static GString *
@@ -470,18 +411,11 @@ redis_put_async (SluiceDeadLetterStore  *store,
   SluiceRedisDeadLetterStore *self = SLUICE_REDIS_DEAD_LETTER_STORE (store);
   GTask                      *task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr (JsonNode) json = NULL;
-  GError  *error = NULL;
   PutCall *call;
 
   g_task_set_source_tag (task, redis_put_async);
   if (g_task_return_error_if_cancelled (task))
     {
-      g_object_unref (task);
-      return;
-    }
-  if (!check_letter (letter, &error))
-    {
-      g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
