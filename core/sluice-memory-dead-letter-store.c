@@ -63,6 +63,20 @@ forget (SluiceMemoryDeadLetterStore *self,
   schedule_save (self);
 }
 
+/* Takes @letter (owned), replacing one with the same id. */
+static void
+keep (SluiceMemoryDeadLetterStore *self,
+      SluiceDeadLetter            *letter)
+{
+  GSequenceIter *iter = g_hash_table_lookup (self->by_id, letter->id);
+
+  if (iter != NULL)
+    forget (self, iter);
+  iter = g_sequence_insert_sorted (self->order, letter, compare_letters, NULL);
+  g_hash_table_insert (self->by_id, letter->id, iter);
+  schedule_save (self);
+}
+
 /* put */
 
 /* The callback always runs from the main loop, never from within the
@@ -77,19 +91,11 @@ memory_put_async (SluiceDeadLetterStore  *store,
 {
   SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (store);
   g_autoptr (GTask) task = new_task (self, cancellable, callback, user_data, memory_put_async);
-  GSequenceIter    *iter;
-  SluiceDeadLetter *copy;
 
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  iter = g_hash_table_lookup (self->by_id, letter->id);
-  if (iter != NULL)
-    forget (self, iter);
-  copy = sluice_dead_letter_copy (letter);
-  iter = g_sequence_insert_sorted (self->order, copy, compare_letters, NULL);
-  g_hash_table_insert (self->by_id, copy->id, iter);
-  schedule_save (self);
+  keep (self, sluice_dead_letter_copy (letter));
   g_task_return_boolean (task, TRUE);
 }
 
@@ -342,21 +348,13 @@ sluice_memory_dead_letter_store_set_file (SluiceDeadLetterStore *store,
       g_autoptr(GError) letter_error = NULL;
       SluiceDeadLetter *letter = sluice_dead_letter_new_from_json (json_array_get_element (array, i),
                                                                    &letter_error);
-      GSequenceIter *iter;
 
       if (letter == NULL)
         {
           skipped++;
           continue;
         }
-      iter = g_hash_table_lookup (self->by_id, letter->id);
-      if (iter != NULL)
-        {
-          g_hash_table_remove (self->by_id, ((SluiceDeadLetter *) g_sequence_get (iter))->id);
-          g_sequence_remove (iter);
-        }
-      iter = g_sequence_insert_sorted (self->order, letter, compare_letters, NULL);
-      g_hash_table_insert (self->by_id, letter->id, iter);
+      keep (self, letter);
     }
   if (skipped > 0)
     g_warning ("dead letters %s: %u damaged entr%s skipped", path, skipped,
