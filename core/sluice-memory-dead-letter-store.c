@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-memory-dead-letter-store.h"
 
+#include "sluice-state-file.h"
+
 #include <string.h>
 
 struct _SluiceMemoryDeadLetterStore
@@ -9,14 +11,8 @@ struct _SluiceMemoryDeadLetterStore
 
   GSequence  *order; /* SluiceDeadLetter (owned), by first_usec, then id */
   GHashTable *by_id; /* id (the letter's own string) -> GSequenceIter in order */
-  char       *file;  /* where they are kept between runs, or NULL */
-  guint       save_source;
+  SluiceStateFile file; /* where they are kept between runs */
 };
-
-/* Changes are written out at most this often (milliseconds). */
-#define SAVE_DELAY_MS 200
-
-static void schedule_save (SluiceMemoryDeadLetterStore *self);
 
 static void sluice_memory_dead_letter_store_iface_init (SluiceDeadLetterStoreInterface *iface);
 
@@ -60,7 +56,7 @@ forget (SluiceMemoryDeadLetterStore *self,
   /* The table's key is the letter's id: out of the table first. */
   g_hash_table_remove (self->by_id, letter->id);
   g_sequence_remove (iter);
-  schedule_save (self);
+  sluice_state_file_changed (&self->file);
 }
 
 /* Takes @letter (owned), replacing one with the same id. */
@@ -74,7 +70,7 @@ keep (SluiceMemoryDeadLetterStore *self,
     forget (self, iter);
   iter = g_sequence_insert_sorted (self->order, letter, compare_letters, NULL);
   g_hash_table_insert (self->by_id, letter->id, iter);
-  schedule_save (self);
+  sluice_state_file_changed (&self->file);
 }
 
 /* put */
@@ -270,41 +266,18 @@ sluice_memory_dead_letter_store_iface_init (SluiceDeadLetterStoreInterface *ifac
 
 /* A JSON array of sluice_dead_letter_to_json() objects, payloads included,
  * oldest first; written whole, atomically. */
-static gboolean
-save_now (SluiceMemoryDeadLetterStore *self, GError **error)
+static char *
+serialize (gpointer owner)
 {
+  SluiceMemoryDeadLetterStore *self = owner;
   g_autoptr(JsonArray) array = json_array_new ();
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_ARRAY);
-  g_autofree char *text = NULL;
 
   for (GSequenceIter *iter = g_sequence_get_begin_iter (self->order);
        !g_sequence_iter_is_end (iter); iter = g_sequence_iter_next (iter))
     json_array_add_element (array, sluice_dead_letter_to_json (g_sequence_get (iter), TRUE));
   json_node_set_array (root, array);
-  text = json_to_string (root, FALSE);
-  return g_file_set_contents_full (self->file, text, -1,
-                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                   0600, error);
-}
-
-static gboolean
-on_save_due (gpointer user_data)
-{
-  SluiceMemoryDeadLetterStore *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  self->save_source = 0;
-  if (!save_now (self, &error))
-    g_warning ("could not save the dead letters to %s: %s", self->file, error->message);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_save (SluiceMemoryDeadLetterStore *self)
-{
-  if (self->file == NULL || self->save_source != 0)
-    return;
-  self->save_source = g_timeout_add (SAVE_DELAY_MS, on_save_due, self);
+  return json_to_string (root, FALSE);
 }
 
 gboolean
@@ -324,16 +297,10 @@ sluice_memory_dead_letter_store_set_file (SluiceDeadLetterStore *store,
   g_return_val_if_fail (SLUICE_IS_MEMORY_DEAD_LETTER_STORE (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  g_free (self->file);
-  self->file = g_strdup (path);
-  if (!g_file_get_contents (path, &text, &length, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "dead letters %s: ",
-                                  path);
-      return FALSE;
-    }
+  if (!sluice_state_file_open (&self->file, path, &text, &length, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
   if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     {
@@ -369,11 +336,7 @@ sluice_memory_dead_letter_store_dispose (GObject *object)
 {
   SluiceMemoryDeadLetterStore *self = SLUICE_MEMORY_DEAD_LETTER_STORE (object);
 
-  if (self->save_source != 0)
-    {
-      g_clear_handle_id (&self->save_source, g_source_remove);
-      on_save_due (self);
-    }
+  sluice_state_file_flush (&self->file);
 
   G_OBJECT_CLASS (sluice_memory_dead_letter_store_parent_class)->dispose (object);
 }
@@ -385,7 +348,7 @@ sluice_memory_dead_letter_store_finalize (GObject *object)
 
   g_hash_table_unref (self->by_id);
   g_sequence_free (self->order);
-  g_free (self->file);
+  sluice_state_file_clear (&self->file);
 
   G_OBJECT_CLASS (sluice_memory_dead_letter_store_parent_class)->finalize (object);
 }
@@ -402,6 +365,7 @@ sluice_memory_dead_letter_store_init (SluiceMemoryDeadLetterStore *self)
 {
   self->order = g_sequence_new ((GDestroyNotify) sluice_dead_letter_free);
   self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  sluice_state_file_init (&self->file, serialize, self, "dead letters");
 }
 
 SluiceDeadLetterStore *

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sluice-memory-state-store.h"
 
+#include "sluice-state-file.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -22,8 +24,7 @@ struct _SluiceMemoryStateStore
   GHashTable  *entries; /* key -> Entry (keys, locks, counters share one namespace) */
   GHashTable  *buckets; /* name -> Bucket */
   guint        operations;
-  char        *file;    /* where entries are kept between runs, or NULL */
-  guint        save_source;
+  SluiceStateFile file; /* where entries are kept between runs */
 };
 
 static void sluice_memory_state_store_iface_init (SluiceStateStoreInterface *iface);
@@ -33,10 +34,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (SluiceMemoryStateStore, sluice_memory_state_store
                                                       sluice_memory_state_store_iface_init))
 
 #define SWEEP_EVERY 1024
-/* Changes are written out at most this often (milliseconds). */
-#define SAVE_DELAY_MS 200
-
-static void schedule_save (SluiceMemoryStateStore *self);
 
 static void
 entry_free (Entry *entry)
@@ -91,7 +88,7 @@ store (SluiceMemoryStateStore *self, const char *key, GBytes *value, gint64 ttl_
   entry->value = g_bytes_ref (value);
   entry->expires = ttl_usec > 0 ? now (self) + ttl_usec : 0;
   g_hash_table_replace (self->entries, g_strdup (key), entry);
-  schedule_save (self);
+  sluice_state_file_changed (&self->file);
 }
 
 /* Every operation completes at once; the GTask still reports on the next
@@ -189,7 +186,7 @@ memory_delete_async (SluiceStateStore *store_, const char *key, GCancellable *ca
   gboolean existed = lookup (self, key) != NULL;
 
   if (g_hash_table_remove (self->entries, key))
-    schedule_save (self);
+    sluice_state_file_changed (&self->file);
   g_task_return_int (task, existed);
 }
 
@@ -250,7 +247,7 @@ memory_unlock_async (SluiceStateStore *store_, const char *name, const char *own
       memcmp (g_bytes_get_data (entry->value, NULL), owner, strlen (owner)) == 0)
     {
       g_hash_table_remove (self->entries, key);
-      schedule_save (self);
+      sluice_state_file_changed (&self->file);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -294,7 +291,7 @@ memory_increment_async (SluiceStateStore *store_, const char *key, gint64 delta,
       /* The TTL is set when the counter is created, not on every change. */
       g_bytes_unref (entry->value);
       entry->value = g_bytes_new (text, strlen (text));
-      schedule_save (self);
+      sluice_state_file_changed (&self->file);
     }
   else
     {
@@ -388,12 +385,12 @@ sluice_memory_state_store_iface_init (SluiceStateStoreInterface *iface)
 /* {"saved_real_usec": N, "entries": {key: {"value": base64, "expires_in_usec": N}}}:
  * expiry is kept relative to when the file was written, since the
  * monotonic clock starts over with the process. */
-static gboolean
-save_now (SluiceMemoryStateStore *self, GError **error)
+static char *
+serialize (gpointer owner)
 {
+  SluiceMemoryStateStore *self = owner;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
   GHashTableIter iter;
   const char *key;
   Entry *entry;
@@ -427,30 +424,7 @@ save_now (SluiceMemoryStateStore *self, GError **error)
   json_builder_end_object (builder);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
-  text = json_to_string (root, FALSE);
-  return g_file_set_contents_full (self->file, text, -1,
-                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                   0600, error);
-}
-
-static gboolean
-on_save_due (gpointer user_data)
-{
-  SluiceMemoryStateStore *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  self->save_source = 0;
-  if (!save_now (self, &error))
-    g_warning ("could not save the state to %s: %s", self->file, error->message);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_save (SluiceMemoryStateStore *self)
-{
-  if (self->file == NULL || self->save_source != 0)
-    return;
-  self->save_source = g_timeout_add (SAVE_DELAY_MS, on_save_due, self);
+  return json_to_string (root, FALSE);
 }
 
 static JsonObject *
@@ -489,15 +463,10 @@ sluice_memory_state_store_set_file (SluiceStateStore *store_,
   g_return_val_if_fail (SLUICE_IS_MEMORY_STATE_STORE (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  g_free (self->file);
-  self->file = g_strdup (path);
-  if (!g_file_get_contents (path, &text, &length, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "state file %s: ", path);
-      return FALSE;
-    }
+  if (!sluice_state_file_open (&self->file, path, &text, &length, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
   if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error) ||
       json_parser_get_root (parser) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -547,11 +516,7 @@ sluice_memory_state_store_dispose (GObject *object)
 {
   SluiceMemoryStateStore *self = SLUICE_MEMORY_STATE_STORE (object);
 
-  if (self->save_source != 0)
-    {
-      g_clear_handle_id (&self->save_source, g_source_remove);
-      on_save_due (self);
-    }
+  sluice_state_file_flush (&self->file);
 
   G_OBJECT_CLASS (sluice_memory_state_store_parent_class)->dispose (object);
 }
@@ -564,7 +529,7 @@ sluice_memory_state_store_finalize (GObject *object)
   g_clear_pointer (&self->entries, g_hash_table_unref);
   g_clear_pointer (&self->buckets, g_hash_table_unref);
   g_clear_object (&self->clock);
-  g_free (self->file);
+  sluice_state_file_clear (&self->file);
 
   G_OBJECT_CLASS (sluice_memory_state_store_parent_class)->finalize (object);
 }
@@ -582,6 +547,7 @@ sluice_memory_state_store_init (SluiceMemoryStateStore *self)
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) entry_free);
   self->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  sluice_state_file_init (&self->file, serialize, self, "state file");
 }
 
 SluiceStateStore *
