@@ -10,6 +10,7 @@
 #include <sluice/sluice.h>
 
 #include "sluice-batch-manager.h"
+#include "sluice-bench-noop.h"
 #include "sluice-builtins.h"
 #include "sluice-engine.h"
 #include "sluice-workflow.h"
@@ -83,52 +84,6 @@ bench_record_stream_init (BenchRecordStream *self)
 {
 }
 
-/* ---- bench.noop ---- */
-
-#define BENCH_TYPE_NOOP (bench_noop_get_type ())
-G_DECLARE_FINAL_TYPE (BenchNoop, bench_noop, BENCH, NOOP, GObject)
-struct _BenchNoop { GObject parent_instance; };
-static void bench_noop_step_init (SluiceStepInterface *iface);
-G_DEFINE_FINAL_TYPE_WITH_CODE (BenchNoop, bench_noop, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (SLUICE_TYPE_STEP, bench_noop_step_init))
-
-static void
-bench_noop_process_async (SluiceStep *step, SluiceMessage *message, GCancellable *cancellable,
-                          GAsyncReadyCallback callback, gpointer user_data)
-{
-  g_autoptr(GTask) task = g_task_new (step, cancellable, callback, user_data);
-
-  g_task_return_pointer (task, sluice_message_iter_new_empty (), g_object_unref);
-}
-
-static SluiceMessageIter *
-bench_noop_process_finish (SluiceStep *step, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-bench_noop_step_init (SluiceStepInterface *iface)
-{
-  iface->process_async = bench_noop_process_async;
-  iface->process_finish = bench_noop_process_finish;
-}
-
-static void bench_noop_class_init (BenchNoopClass *klass) { }
-static void bench_noop_init (BenchNoop *self) { }
-
-static gboolean
-register_bench (SluicePlugin *plugin, GError **error)
-{
-  return sluice_plugin_add_component (plugin, "bench.noop", BENCH_TYPE_NOOP,
-                                      "{\"type\": \"object\", \"description\": \"does nothing\"}",
-                                      error);
-}
-
-static const SluicePluginDescriptor bench_descriptor = {
-  SLUICE_PLUGIN_ABI, SLUICE_PLUGIN_ABI_MINOR, "bench", "1", "LGPL-2.1-or-later",
-  "benchmark components", register_bench, { NULL },
-};
 
 /* ---- Measuring ---- */
 
@@ -232,7 +187,7 @@ main (int argc, char **argv)
     }
 
   if (!sluice_plugin_host_add_builtin (host, sluice_builtins_get_descriptor (), &error) ||
-      !sluice_plugin_host_add_builtin (host, &bench_descriptor, &error))
+      !sluice_plugin_host_add_builtin (host, &sluice_bench_descriptor, &error))
     g_error ("%s", error->message);
   path = sluice_plugin_host_build_search_path (NULL, NULL);
   sluice_plugin_host_load_directories (host, (const char * const *) path);
