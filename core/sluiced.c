@@ -452,6 +452,29 @@ stores_open (Stores           *stores,
   return stores->dead_letters != NULL;
 }
 
+/* For the commands that work on the daemon's stores: the connections,
+ * and the stores of the configured Redis (a managed one is joined, not
+ * started). Prints why and returns NULL when that fails. */
+static JsonObject *
+command_stores_open (SluiceConfig     *config,
+                     SluicePluginHost *host,
+                     SluiceClock      *clock,
+                     Stores           *stores)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) connections = sluice_config_load_connections (config->connections_dir,
+                                                                      &error);
+
+  if (connections == NULL ||
+      !stores_open (stores, config, host, clock, connections, FALSE, &error))
+    {
+      g_printerr ("sluiced: %s\n", error->message);
+      stores_clear (stores);
+      return NULL;
+    }
+  return g_steal_pointer (&connections);
+}
+
 /* Without Redis: state in memory, kept in the state folder between runs
  * (schedules' last fire times, idempotency keys). */
 static SluiceStateStore *
@@ -629,14 +652,9 @@ dead_letter_command (SluiceConfig *config, SluicePluginHost *host)
                   "and purge them from here\n", config->state_dir);
       return 2;
     }
-  connections = sluice_config_load_connections (config->connections_dir, &error);
-  if (connections == NULL ||
-      !stores_open (&stores, config, host, clock, connections, FALSE, &error))
-    {
-      g_printerr ("sluiced: %s\n", error->message);
-      stores_clear (&stores);
-      return 1;
-    }
+  connections = command_stores_open (config, host, clock, &stores);
+  if (connections == NULL)
+    return 1;
   dead_letter_filter_from_options (&filter);
 
   if (opt_dead_letter != NULL)
@@ -718,14 +736,9 @@ batch_command (SluiceConfig *config, SluicePluginHost *host)
       g_printerr ("sluiced: there are no batches: \"redis\" is \"none\" in sluice.conf\n");
       return 2;
     }
-  connections = sluice_config_load_connections (config->connections_dir, &error);
-  if (connections == NULL ||
-      !stores_open (&stores, config, host, clock, connections, FALSE, &error))
-    {
-      g_printerr ("sluiced: %s\n", error->message);
-      stores_clear (&stores);
-      return 1;
-    }
+  connections = command_stores_open (config, host, clock, &stores);
+  if (connections == NULL)
+    return 1;
 
   if (opt_batch_retry != NULL)
     {
