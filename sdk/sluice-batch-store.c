@@ -3,6 +3,8 @@
 
 #include <sluice/sluice.h>
 
+#include "sluice-component-private.h"
+
 /**
  * SECTION:sluice-batch-store
  * @title: SluiceBatchStore
@@ -141,19 +143,6 @@ sluice_batch_store_default_init (SluiceBatchStoreInterface *iface)
 {
 }
 
-static void
-report_missing (gpointer            self,
-                const char         *vfunc,
-                GAsyncReadyCallback callback,
-                gpointer            user_data,
-                gpointer            source_tag)
-{
-  g_critical ("%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
-  g_task_report_new_error (self, callback, user_data, source_tag,
-                           SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
-                           "%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
-}
-
 /**
  * sluice_batch_store_create_async:
  * @self: a #SluiceBatchStore
@@ -181,7 +170,7 @@ sluice_batch_store_create_async (SluiceBatchStore      *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->create_async == NULL || iface->create_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.create_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.create_async()",
                       callback, user_data, sluice_batch_store_create_async);
       return;
     }
@@ -242,7 +231,7 @@ sluice_batch_store_add_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->add_async == NULL || iface->add_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.add_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.add_async()",
                       callback, user_data, sluice_batch_store_add_async);
       return;
     }
@@ -309,7 +298,7 @@ sluice_batch_store_claim_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->claim_async == NULL || iface->claim_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.claim_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.claim_async()",
                       callback, user_data, sluice_batch_store_claim_async);
       return;
     }
@@ -374,7 +363,7 @@ sluice_batch_store_settle_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->settle_async == NULL || iface->settle_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.settle_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.settle_async()",
                       callback, user_data, sluice_batch_store_settle_async);
       return;
     }
@@ -431,7 +420,7 @@ sluice_batch_store_retry_failed_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->retry_failed_async == NULL || iface->retry_failed_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.retry_failed_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.retry_failed_async()",
                       callback, user_data, sluice_batch_store_retry_failed_async);
       return;
     }
@@ -497,7 +486,7 @@ sluice_batch_store_get_info_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->get_info_async == NULL || iface->get_info_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.get_info_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.get_info_async()",
                       callback, user_data, sluice_batch_store_get_info_async);
       return;
     }
@@ -551,7 +540,7 @@ sluice_batch_store_list_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->list_async == NULL || iface->list_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.list_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.list_async()",
                       callback, user_data, sluice_batch_store_list_async);
       return;
     }
@@ -614,7 +603,7 @@ sluice_batch_store_list_failed_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->list_failed_async == NULL || iface->list_failed_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.list_failed_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.list_failed_async()",
                       callback, user_data, sluice_batch_store_list_failed_async);
       return;
     }
@@ -674,7 +663,7 @@ sluice_batch_store_set_state_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->set_state_async == NULL || iface->set_state_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.set_state_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.set_state_async()",
                       callback, user_data, sluice_batch_store_set_state_async);
       return;
     }
@@ -731,7 +720,7 @@ sluice_batch_store_delete_async (SluiceBatchStore    *self,
   iface = SLUICE_BATCH_STORE_GET_IFACE (self);
   if (iface->delete_async == NULL || iface->delete_finish == NULL)
     {
-      report_missing (self, "SluiceBatchStore.delete_async()",
+      sluice_report_missing_vfunc (self, "SluiceBatchStore.delete_async()",
                       callback, user_data, sluice_batch_store_delete_async);
       return;
     }

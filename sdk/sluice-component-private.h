@@ -15,4 +15,14 @@ SluiceComponentFactory *sluice_component_factory_new_internal (const char       
                                                                SluiceComponentKind kind,
                                                                JsonNode           *schema);
 
+/* For the async wrappers of the SDK's interfaces: an implementation left
+ * @vfunc ("SluiceStateStore.get_async()") unset. Says so loudly and fails
+ * the call with %SLUICE_ERROR_PLUGIN, reported through @callback. */
+G_GNUC_INTERNAL
+void sluice_report_missing_vfunc (gpointer            self,
+                                  const char         *vfunc,
+                                  GAsyncReadyCallback callback,
+                                  gpointer            user_data,
+                                  gpointer            source_tag);
+
 G_END_DECLS

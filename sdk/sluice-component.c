@@ -277,3 +277,16 @@ sluice_component_get_context (gpointer instance)
 
   return g_object_get_qdata (instance, component_context_quark ());
 }
+
+void
+sluice_report_missing_vfunc (gpointer            self,
+                             const char         *vfunc,
+                             GAsyncReadyCallback callback,
+                             gpointer            user_data,
+                             gpointer            source_tag)
+{
+  g_critical ("%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
+  g_task_report_new_error (self, callback, user_data, source_tag,
+                           SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
+                           "%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
+}

@@ -3,6 +3,8 @@
 
 #include <sluice/sluice.h>
 
+#include "sluice-component-private.h"
+
 /**
  * SECTION:sluice-dead-letter-store
  * @title: SluiceDeadLetterStore
@@ -416,19 +418,6 @@ sluice_dead_letter_filter_matches (const SluiceDeadLetterFilter *filter,
   return TRUE;
 }
 
-static void
-report_missing (gpointer            self,
-                const char         *vfunc,
-                GAsyncReadyCallback callback,
-                gpointer            user_data,
-                gpointer            source_tag)
-{
-  g_critical ("%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
-  g_task_report_new_error (self, callback, user_data, source_tag,
-                           SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
-                           "%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
-}
-
 /**
  * sluice_dead_letter_store_put_async:
  * @self: a #SluiceDeadLetterStore
@@ -458,7 +447,7 @@ sluice_dead_letter_store_put_async (SluiceDeadLetterStore  *self,
   iface = SLUICE_DEAD_LETTER_STORE_GET_IFACE (self);
   if (iface->put_async == NULL || iface->put_finish == NULL)
     {
-      report_missing (self, "SluiceDeadLetterStore.put_async()", callback, user_data,
+      sluice_report_missing_vfunc (self, "SluiceDeadLetterStore.put_async()", callback, user_data,
                       sluice_dead_letter_store_put_async);
       return;
     }
@@ -519,7 +508,7 @@ sluice_dead_letter_store_get_async (SluiceDeadLetterStore *self,
   iface = SLUICE_DEAD_LETTER_STORE_GET_IFACE (self);
   if (iface->get_async == NULL || iface->get_finish == NULL)
     {
-      report_missing (self, "SluiceDeadLetterStore.get_async()", callback, user_data,
+      sluice_report_missing_vfunc (self, "SluiceDeadLetterStore.get_async()", callback, user_data,
                       sluice_dead_letter_store_get_async);
       return;
     }
@@ -579,7 +568,7 @@ sluice_dead_letter_store_list_async (SluiceDeadLetterStore        *self,
   iface = SLUICE_DEAD_LETTER_STORE_GET_IFACE (self);
   if (iface->list_async == NULL || iface->list_finish == NULL)
     {
-      report_missing (self, "SluiceDeadLetterStore.list_async()", callback, user_data,
+      sluice_report_missing_vfunc (self, "SluiceDeadLetterStore.list_async()", callback, user_data,
                       sluice_dead_letter_store_list_async);
       return;
     }
@@ -635,7 +624,7 @@ sluice_dead_letter_store_remove_async (SluiceDeadLetterStore *self,
   iface = SLUICE_DEAD_LETTER_STORE_GET_IFACE (self);
   if (iface->remove_async == NULL || iface->remove_finish == NULL)
     {
-      report_missing (self, "SluiceDeadLetterStore.remove_async()", callback, user_data,
+      sluice_report_missing_vfunc (self, "SluiceDeadLetterStore.remove_async()", callback, user_data,
                       sluice_dead_letter_store_remove_async);
       return;
     }

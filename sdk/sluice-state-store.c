@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <sluice/sluice.h>
 
+#include "sluice-component-private.h"
+
 /**
  * SECTION:sluice-state-store
  * @title: SluiceStateStore
@@ -15,19 +17,6 @@ G_DEFINE_INTERFACE (SluiceStateStore, sluice_state_store, G_TYPE_OBJECT)
 static void
 sluice_state_store_default_init (SluiceStateStoreInterface *iface)
 {
-}
-
-static void
-report_missing (gpointer            self,
-                const char         *vfunc,
-                GAsyncReadyCallback callback,
-                gpointer            user_data,
-                gpointer            source_tag)
-{
-  g_critical ("%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
-  g_task_report_new_error (self, callback, user_data, source_tag,
-                           SLUICE_ERROR, SLUICE_ERROR_PLUGIN,
-                           "%s does not implement %s", G_OBJECT_TYPE_NAME (self), vfunc);
 }
 
 /**
@@ -56,7 +45,7 @@ sluice_state_store_get_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->get_async == NULL || iface->get_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.get_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.get_async()",
                       callback, user_data, sluice_state_store_get_async);
       return;
     }
@@ -120,7 +109,7 @@ sluice_state_store_set_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->set_async == NULL || iface->set_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.set_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.set_async()",
                       callback, user_data, sluice_state_store_set_async);
       return;
     }
@@ -184,7 +173,7 @@ sluice_state_store_add_if_absent_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->add_if_absent_async == NULL || iface->add_if_absent_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.add_if_absent_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.add_if_absent_async()",
                       callback, user_data, sluice_state_store_add_if_absent_async);
       return;
     }
@@ -250,7 +239,7 @@ sluice_state_store_delete_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->delete_async == NULL || iface->delete_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.delete_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.delete_async()",
                       callback, user_data, sluice_state_store_delete_async);
       return;
     }
@@ -323,7 +312,7 @@ sluice_state_store_lock_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->lock_async == NULL || iface->lock_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.lock_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.lock_async()",
                       callback, user_data, sluice_state_store_lock_async);
       return;
     }
@@ -392,7 +381,7 @@ sluice_state_store_unlock_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->unlock_async == NULL || iface->unlock_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.unlock_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.unlock_async()",
                       callback, user_data, sluice_state_store_unlock_async);
       return;
     }
@@ -454,7 +443,7 @@ sluice_state_store_increment_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->increment_async == NULL || iface->increment_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.increment_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.increment_async()",
                       callback, user_data, sluice_state_store_increment_async);
       return;
     }
@@ -530,7 +519,7 @@ sluice_state_store_take_tokens_async (SluiceStateStore    *self,
   iface = SLUICE_STATE_STORE_GET_IFACE (self);
   if (iface->take_tokens_async == NULL || iface->take_tokens_finish == NULL)
     {
-      report_missing (self, "SluiceStateStore.take_tokens_async()",
+      sluice_report_missing_vfunc (self, "SluiceStateStore.take_tokens_async()",
                       callback, user_data, sluice_state_store_take_tokens_async);
       return;
     }
