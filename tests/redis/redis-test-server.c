@@ -274,8 +274,31 @@ redis_test_server_kill (RedisTestServer *self)
 void
 redis_test_server_pause (RedisTestServer *self)
 {
+  const char *pid;
+  g_autofree char *stat_path = NULL;
+
   g_assert_nonnull (self->process);
   g_subprocess_send_signal (self->process, SIGSTOP);
+
+  /* kill() returns before the signal takes effect: on another core the
+   * server may still answer one more command.  Wait until the kernel
+   * reports it stopped ('T' in /proc/PID/stat) so the test's next call
+   * really meets a frozen server. */
+  pid = g_subprocess_get_identifier (self->process);
+  stat_path = g_strdup_printf ("/proc/%s/stat", pid);
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree char *stat = NULL;
+      const char *state;
+
+      if (!g_file_get_contents (stat_path, &stat, NULL, NULL))
+        break;
+      state = strrchr (stat, ')');
+      if (state != NULL && (state[2] == 'T' || state[2] == 't'))
+        return;
+      g_usleep (1000);
+    }
+  g_error ("redis-server %s did not stop after SIGSTOP", pid);
 }
 
 void
