@@ -9,6 +9,9 @@
 #define MAX_BACKOFF_USEC (10 * G_USEC_PER_SEC)
 #define REPORT_ERRORS 10
 #define PROGRESS_INTERVAL_USEC (250 * 1000)
+/* A paused batch is a key in the state store, so that every host sharing
+ * the store stops claiming; each host looks at every watch. */
+#define PAUSED_KEY_PREFIX "sluice:batch-paused:"
 
 typedef struct _Processor Processor;
 
@@ -36,6 +39,7 @@ struct _SluiceBatchManager
   gboolean          listing;
   GTask            *stop_task;
   gboolean          stopping;
+  GHashTable       *paused;       /* batch ids paused, as this host last saw */
 };
 
 struct _Processor
@@ -562,7 +566,8 @@ processor_pump (Processor *processor)
   SluiceBatchManager *self = processor->manager;
 
   if (processor->finished || self->stopping || processor->claiming || processor->timer != 0 ||
-      processor->chunks >= self->pipeline)
+      processor->chunks >= self->pipeline ||
+      g_hash_table_contains (self->paused, processor->batch_id))
     return;
   processor->claiming = TRUE;
   sluice_batch_store_claim_async (self->store, processor->batch_id, self->worker,
@@ -701,6 +706,183 @@ sluice_batch_manager_process (SluiceBatchManager *self, const char *batch_id)
                                      g_object_ref (self));
 }
 
+/* ---- Pausing ---- */
+
+static char *
+paused_key (const char *batch_id)
+{
+  return g_strconcat (PAUSED_KEY_PREFIX, batch_id, NULL);
+}
+
+static void
+paused_apply (SluiceBatchManager *self, const char *batch_id, gboolean paused)
+{
+  Processor *processor;
+
+  if (paused)
+    {
+      g_hash_table_add (self->paused, g_strdup (batch_id));
+      return;
+    }
+  if (!g_hash_table_remove (self->paused, batch_id))
+    return;
+  /* Resumed: claim at once rather than at the next look. */
+  processor = g_hash_table_lookup (self->processors, batch_id);
+  if (processor != NULL)
+    processor_pump (processor);
+}
+
+typedef struct {
+  SluiceBatchManager *self;
+  char               *batch_id;
+} PausedLookup;
+
+static void
+on_paused_looked_up (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  PausedLookup *lookup = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) value = sluice_state_store_get_finish (SLUICE_STATE_STORE (object), result,
+                                                           &error);
+
+  /* A store that does not answer changes nothing: the flag stays as seen. */
+  if (error == NULL)
+    paused_apply (lookup->self, lookup->batch_id, value != NULL);
+  g_object_unref (lookup->self);
+  g_free (lookup->batch_id);
+  g_free (lookup);
+}
+
+static void
+paused_refresh (SluiceBatchManager *self, const char *batch_id)
+{
+  PausedLookup *lookup;
+  g_autofree char *key = NULL;
+
+  if (self->state_store == NULL)
+    return;
+  lookup = g_new0 (PausedLookup, 1);
+  lookup->self = g_object_ref (self);
+  lookup->batch_id = g_strdup (batch_id);
+  key = paused_key (batch_id);
+  sluice_state_store_get_async (self->state_store, key, NULL, on_paused_looked_up, lookup);
+}
+
+gboolean
+sluice_batch_manager_is_paused (SluiceBatchManager *self,
+                                const char         *batch_id)
+{
+  g_return_val_if_fail (SLUICE_IS_BATCH_MANAGER (self), FALSE);
+
+  return g_hash_table_contains (self->paused, batch_id);
+}
+
+typedef struct {
+  char     *batch_id;
+  gboolean  paused;
+} PauseData;
+
+static void
+pause_data_free (PauseData *data)
+{
+  g_free (data->batch_id);
+  g_free (data);
+}
+
+static void
+on_pause_written (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SluiceBatchManager *self = g_task_get_source_object (task);
+  PauseData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (data->paused)
+    ok = sluice_state_store_set_finish (SLUICE_STATE_STORE (object), result, &error);
+  else
+    ok = sluice_state_store_delete_finish (SLUICE_STATE_STORE (object), result, NULL, &error);
+  if (!ok)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  paused_apply (self, data->batch_id, data->paused);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_pause_info (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SluiceBatchManager *self = g_task_get_source_object (task);
+  PauseData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
+                                                                        result, &error);
+  g_autofree char *key = paused_key (data->batch_id);
+  gint64 ttl;
+
+  if (info == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (data->paused && info->state != SLUICE_BATCH_OPEN && info->state != SLUICE_BATCH_CLOSED)
+    {
+      g_task_return_new_error (task, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,
+                               "batch %s is %s: there is nothing left to pause", data->batch_id,
+                               sluice_batch_state_to_string (info->state));
+      return;
+    }
+  if (!data->paused)
+    {
+      sluice_state_store_delete_async (self->state_store, key, g_task_get_cancellable (task),
+                                       on_pause_written, g_steal_pointer (&task));
+      return;
+    }
+  /* The flag goes when the batch does. */
+  ttl = MAX (info->expires_usec - sluice_clock_get_real_time (self->clock), G_USEC_PER_SEC);
+  sluice_state_store_set_async (self->state_store, key, g_bytes_new_static ("1", 1), ttl,
+                                g_task_get_cancellable (task), on_pause_written,
+                                g_steal_pointer (&task));
+}
+
+void
+sluice_batch_manager_set_paused_async (SluiceBatchManager *self,
+                                       const char         *batch_id,
+                                       gboolean            paused,
+                                       GCancellable       *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  PauseData *data = g_new0 (PauseData, 1);
+
+  g_task_set_source_tag (task, sluice_batch_manager_set_paused_async);
+  data->batch_id = g_strdup (batch_id);
+  data->paused = paused;
+  g_task_set_task_data (task, data, (GDestroyNotify) pause_data_free);
+  if (self->state_store == NULL)
+    {
+      g_task_return_new_error (task, SLUICE_ERROR, SLUICE_ERROR_UNAVAILABLE,
+                               "pausing a batch needs a state store shared by every host");
+      return;
+    }
+  sluice_batch_store_get_info_async (self->store, batch_id, cancellable, on_pause_info,
+                                     g_steal_pointer (&task));
+}
+
+gboolean
+sluice_batch_manager_set_paused_finish (SluiceBatchManager *self,
+                                        GAsyncResult       *result,
+                                        GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* ---- Watching for batches other hosts made ---- */
 
 static void schedule_watch (SluiceBatchManager *self);
@@ -719,6 +901,8 @@ on_listed (GObject *object, GAsyncResult *result, gpointer user_data)
   for (guint i = 0; batches != NULL && i < batches->len && !self->stopping; i++)
     {
       SluiceBatchInfo *info = g_ptr_array_index (batches, i);
+
+      paused_refresh (self, info->id);
       AutoProcess *auto_process = info->workflow != NULL
                                     ? g_hash_table_lookup (self->auto_targets, info->workflow)
                                     : NULL;
@@ -1208,6 +1392,7 @@ sluice_batch_manager_finalize (GObject *object)
   g_clear_pointer (&self->processors, g_hash_table_unref);
   g_clear_pointer (&self->late, g_hash_table_unref);
   g_clear_pointer (&self->auto_targets, g_hash_table_unref);
+  g_clear_pointer (&self->paused, g_hash_table_unref);
   g_clear_object (&self->store);
   g_clear_object (&self->engine);
   g_clear_object (&self->state_store);
@@ -1247,6 +1432,7 @@ sluice_batch_manager_init (SluiceBatchManager *self)
                                             (GDestroyNotify) processor_free);
   self->auto_targets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) auto_process_free);
+  self->paused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* Keyed by LateSettle.key, which each entry owns. */
   self->late = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) late_settle_free);

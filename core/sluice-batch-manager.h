@@ -107,6 +107,23 @@ gboolean sluice_batch_manager_retry_failed_finish (SluiceBatchManager *self,
                                                    guint64            *out_count,
                                                    GError            **error);
 
+/* Pauses (or resumes) claiming chunks of @batch_id on every host that
+ * shares the state store: a flag there, which each host reads at every
+ * watch (this one at once). Chunks already claimed finish. Refused with
+ * SLUICE_ERROR_INVALID_STATE for a finished batch. */
+void sluice_batch_manager_set_paused_async (SluiceBatchManager *self,
+                                            const char         *batch_id,
+                                            gboolean            paused,
+                                            GCancellable       *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer            user_data);
+gboolean sluice_batch_manager_set_paused_finish (SluiceBatchManager *self,
+                                                 GAsyncResult       *result,
+                                                 GError            **error);
+/* Whether this host last saw @batch_id paused. */
+gboolean sluice_batch_manager_is_paused (SluiceBatchManager *self,
+                                         const char         *batch_id);
+
 /* Stops claiming; completes once every claimed chunk is settled and every
  * late settle queued so far reached the store. Calling it again after the
  * engine shut down also waits for the settles of the event runs that

@@ -5,6 +5,9 @@
 
 #include "sluice-schema.h"
 
+#define DEFAULT_RUN_HISTORY_MAX 1000
+#define DEFAULT_RUN_HISTORY_KEEP G_TIME_SPAN_HOUR
+
 static const char config_schema[] =
   "{\"type\": \"object\", \"properties\": {"
   "  \"workflows\": {\"type\": \"string\", \"default\": \"" SLUICE_SYSCONFDIR "/sluice/workflows\","
@@ -15,6 +18,13 @@ static const char config_schema[] =
   "  \"plugin_dirs\": {\"type\": \"array\", \"items\": {\"type\": \"string\"},"
   "                   \"description\": \"third-party plugin folders, searched after $SLUICE_PLUGIN_PATH and before the distro folder\"},"
   "  \"shutdown_grace\": {\"type\": \"string\", \"format\": \"duration\", \"default\": \"30s\"},"
+  "  \"run_history\": {\"type\": \"object\","
+  "                   \"description\": \"the runs kept for sluicectl runs and the D-Bus run objects\","
+  "                   \"properties\": {"
+  "                     \"max\": {\"type\": \"integer\", \"minimum\": 0,"
+  "                              \"description\": \"finished runs kept (0: runs are not followed)\"},"
+  "                     \"keep\": {\"type\": \"string\", \"format\": \"duration\","
+  "                               \"description\": \"how long a finished run is kept\"}}},"
   "  \"redis\": {\"type\": [\"string\", \"object\"], \"default\": \"managed\","
   "             \"description\": \"where batches and shared state live: managed (a private "
   "redis-server under state_dir), none, a redis:// or unix:// URL, or the config of the redis "
@@ -105,6 +115,24 @@ sluice_config_load (const char *path, GError **error)
   if (!sluice_parse_duration (json_object_get_string_member (config, "shutdown_grace"),
                               &self->shutdown_grace_usec, error))
     return NULL;
+
+  self->run_history_max = DEFAULT_RUN_HISTORY_MAX;
+  self->run_history_keep_usec = DEFAULT_RUN_HISTORY_KEEP;
+  if (json_object_has_member (config, "run_history"))
+    {
+      JsonObject *history = json_object_get_object_member (config, "run_history");
+
+      if (json_object_has_member (history, "max"))
+        self->run_history_max = (guint) MIN (json_object_get_int_member (history, "max"),
+                                             G_MAXUINT);
+      if (json_object_has_member (history, "keep") &&
+          !sluice_parse_duration (json_object_get_string_member (history, "keep"),
+                                  &self->run_history_keep_usec, error))
+        {
+          g_prefix_error (error, "%s: key 'run_history.keep': ", path != NULL ? path : "defaults");
+          return NULL;
+        }
+    }
 
   self->redis = json_node_copy (json_object_get_member (config, "redis"));
   if (JSON_NODE_HOLDS_VALUE (self->redis))

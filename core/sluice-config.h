@@ -14,6 +14,8 @@ typedef struct {
   GStrv  plugin_dirs;          /* third-party plugin folders */
   gint64 shutdown_grace_usec;  /* how long runs may finish on SIGTERM */
   JsonNode *redis;             /* "managed", "none", a URL, or a store config object */
+  guint  run_history_max;      /* finished runs kept for the control API (0: none) */
+  gint64 run_history_keep_usec;
 } SluiceConfig;
 
 /* Default config file path: $sysconfdir/sluice/sluice.conf */

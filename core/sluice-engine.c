@@ -63,6 +63,8 @@ struct _SluiceEngine
   SluiceDeadLetterStore *dead_letters; /* or NULL: sources dead-letter alone */
   char          *owner;      /* this engine, in idempotency locks */
   GRand         *rand;       /* retry jitter */
+  GPtrArray     *retiring;   /* Flow*, removed but with runs in flight */
+  guint          retire_idle;
 };
 
 /* One trigger instance and the workflows it feeds: several when their
@@ -101,6 +103,7 @@ struct _Flow
   const SluiceEngineFastPath **fast_paths; /* per node, or NULL */
   guint           concurrency;
   gboolean        stopped;
+  gboolean        paused;    /* no credit, no new starts; see sluice_engine_set_paused() */
   GHashTable     *order_keys; /* ordering key -> GQueue of Run* held back; a key is
                                * present while a run with it is queued or running */
   guint           held;      /* runs held back behind their ordering key */
@@ -158,7 +161,7 @@ typedef struct
   gboolean            has_token;      /* of its node's rate limit, for this attempt */
 } Hop;
 
-enum { SIGNAL_RUN_FINISHED, N_SIGNALS };
+enum { SIGNAL_RUN_STARTED, SIGNAL_RUN_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SluiceEngine, sluice_engine, G_TYPE_OBJECT)
@@ -169,6 +172,7 @@ static void pull_pump (Pull *pull);
 static void unit_end (Run *run, Pull *parent);
 static void flow_dispatch (Flow *flow);
 static void maybe_finish_shutdown (SluiceEngine *self);
+static void engine_retire_later (SluiceEngine *self);
 
 /* ---- Units ---- */
 
@@ -728,6 +732,7 @@ run_settled (Run *run, SluiceEventOutcome outcome, const GError *settle_error)
   run_free (run);
 
   flow_dispatch (flow);
+  engine_retire_later (self);
   maybe_finish_shutdown (self);
 }
 
@@ -1209,6 +1214,8 @@ run_begin (Run *run)
 
   sluice_message_ensure_traceparent (message);
   sluice_message_set_header (message, SLUICE_HEADER_RUN, run->id);
+  g_signal_emit (self, signals[SIGNAL_RUN_STARTED], 0, sluice_workflow_get_name (flow->workflow),
+                 run->id, message);
   /* Formatting a line per run costs more than the run on a fast path:
    * only when debug output is on. */
   if (g_log_get_debug_enabled ())
@@ -1247,6 +1254,8 @@ flow_get_credit (Flow *flow)
 {
   guint busy = flow->runs.length + flow->waiting.length + flow->held + flow->backoff.length;
 
+  if (flow->paused)
+    return 0;
   return busy < flow->concurrency ? flow->concurrency - busy : 0;
 }
 
@@ -1264,7 +1273,13 @@ flow_update_credit (Flow *flow)
     credit = flow_get_credit (flow);
   else
     for (guint i = 0; i < feed->flows->len; i++)
-      credit = MIN (credit, flow_get_credit (g_ptr_array_index (feed->flows, i)));
+      {
+        Flow *other = g_ptr_array_index (feed->flows, i);
+
+        /* A removed workflow finishing its last runs holds nobody back. */
+        if (!other->stopped || other == flow)
+          credit = MIN (credit, flow_get_credit (other));
+      }
   /* Told only when it changed: this runs for every event. */
   if (feed->credit_known && feed->credit == credit)
     return;
@@ -1276,7 +1291,8 @@ flow_update_credit (Flow *flow)
 static void
 flow_dispatch (Flow *flow)
 {
-  while (!flow->stopped && flow->waiting.length > 0 && flow->runs.length < flow->concurrency)
+  while (!flow->stopped && !flow->paused && flow->waiting.length > 0 &&
+         flow->runs.length < flow->concurrency)
     {
       Run *run = g_queue_peek_head_link (&flow->waiting)->data;
 
@@ -1733,6 +1749,110 @@ sluice_engine_add_workflow (SluiceEngine   *self,
   return TRUE;
 }
 
+/* ---- Removing, pausing ---- */
+
+static gboolean
+on_retire_idle (gpointer user_data)
+{
+  SluiceEngine *self = user_data;
+
+  self->retire_idle = 0;
+  /* From the end: removing shifts only what was already looked at. */
+  for (guint i = self->retiring->len; i > 0; i--)
+    {
+      Flow *flow = g_ptr_array_index (self->retiring, i - 1);
+
+      if (flow->runs.length == 0 && flow->backoff.length == 0)
+        {
+          /* The array's free function frees it. */
+          g_ptr_array_remove_index (self->retiring, i - 1);
+        }
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* A removed flow is freed from an idle callback once its last run is
+ * over: never under the settle callback of that run, which still holds it. */
+static void
+engine_retire_later (SluiceEngine *self)
+{
+  if (self->retiring->len == 0 || self->retire_idle != 0)
+    return;
+  self->retire_idle = g_idle_add (on_retire_idle, self);
+}
+
+gboolean
+sluice_engine_remove_workflow (SluiceEngine *self,
+                               const char   *workflow,
+                               GError      **error)
+{
+  Flow *flow;
+  char *key;
+
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), FALSE);
+
+  if (!g_hash_table_lookup_extended (self->flows, workflow, (gpointer *) &key, (gpointer *) &flow))
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
+                   workflow);
+      return FALSE;
+    }
+  g_hash_table_steal (self->flows, workflow);
+  g_free (key);
+  /* Its trigger stops unless another workflow shares it; what waits goes
+   * back to the source; runs in flight finish on the old definition. */
+  flow_stop (flow);
+  g_ptr_array_add (self->retiring, flow);
+  engine_retire_later (self);
+  return TRUE;
+}
+
+gboolean
+sluice_engine_set_paused (SluiceEngine *self,
+                          const char   *workflow,
+                          gboolean      paused,
+                          GError      **error)
+{
+  Flow *flow;
+
+  g_return_val_if_fail (SLUICE_IS_ENGINE (self), FALSE);
+
+  flow = g_hash_table_lookup (self->flows, workflow);
+  if (flow == NULL)
+    {
+      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
+                   workflow);
+      return FALSE;
+    }
+  flow->paused = paused;
+  /* Credit drops to 0 (a shared trigger follows its busiest subscriber, so
+   * it stops for all of them) or comes back, and the waiting events start. */
+  flow_dispatch (flow);
+  return TRUE;
+}
+
+gboolean
+sluice_engine_is_paused (SluiceEngine *self,
+                         const char   *workflow)
+{
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+
+  return flow != NULL && flow->paused;
+}
+
+GPtrArray *
+sluice_engine_list_workflows (SluiceEngine *self)
+{
+  GPtrArray *workflows = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  Flow *flow;
+
+  g_hash_table_iter_init (&iter, self->flows);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
+    g_ptr_array_add (workflows, g_object_ref (flow->workflow));
+  return workflows;
+}
+
 GObject *
 sluice_engine_get_trigger (SluiceEngine *self, const char *workflow)
 {
@@ -1898,6 +2018,8 @@ count_runs (SluiceEngine *self)
   g_hash_table_iter_init (&iter, self->flows);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
     total += flow->runs.length;
+  for (guint i = 0; i < self->retiring->len; i++)
+    total += ((Flow *) g_ptr_array_index (self->retiring, i))->runs.length;
   return total;
 }
 
@@ -1919,6 +2041,7 @@ on_grace_over (gpointer user_data)
   g_autoptr(SluiceEngine) self = g_object_ref (user_data);
   g_autoptr(GPtrArray) cancelling = g_ptr_array_new ();
   g_autoptr(GPtrArray) waking = g_ptr_array_new ();
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
   GHashTableIter flows;
   Flow *flow;
 
@@ -1930,7 +2053,12 @@ on_grace_over (gpointer user_data)
    * (and free it), but not a run that has a hop waiting. */
   g_hash_table_iter_init (&flows, self->flows);
   while (g_hash_table_iter_next (&flows, NULL, (gpointer *) &flow))
+    g_ptr_array_add (all, flow);
+  /* Removed workflows still finishing their runs are cut short too. */
+  g_ptr_array_extend (all, self->retiring, NULL, NULL);
+  for (guint f = 0; f < all->len; f++)
     {
+      flow = g_ptr_array_index (all, f);
       if (flow->runs.length == 0)
         continue;
       g_ptr_array_add (cancelling, flow);
@@ -2098,6 +2226,17 @@ sluice_engine_dispose (GObject *object)
         }
     }
   g_clear_handle_id (&self->grace_timeout, g_source_remove);
+  g_clear_handle_id (&self->retire_idle, g_source_remove);
+  if (self->retiring != NULL)
+    {
+      for (guint i = 0; i < self->retiring->len; i++)
+        {
+          flow = g_ptr_array_index (self->retiring, i);
+          if (flow->runs.length > 0)
+            g_critical ("engine disposed with %u run(s) of removed workflow '%s' in flight",
+                        flow->runs.length, sluice_workflow_get_name (flow->workflow));
+        }
+    }
 
   G_OBJECT_CLASS (sluice_engine_parent_class)->dispose (object);
 }
@@ -2108,6 +2247,7 @@ sluice_engine_finalize (GObject *object)
   SluiceEngine *self = SLUICE_ENGINE (object);
 
   g_clear_pointer (&self->flows, g_hash_table_unref);
+  g_clear_pointer (&self->retiring, g_ptr_array_unref);
   g_clear_pointer (&self->feeds, g_hash_table_unref);
   g_clear_object (&self->dead_letters);
   g_clear_pointer (&self->owner, g_free);
@@ -2125,6 +2265,19 @@ sluice_engine_class_init (SluiceEngineClass *klass)
 
   object_class->dispose = sluice_engine_dispose;
   object_class->finalize = sluice_engine_finalize;
+
+  /**
+   * SluiceEngine::run-started:
+   * @workflow: the workflow's name
+   * @run_id: the run
+   * @message: the event's message, its trace context set
+   *
+   * Each time a run starts, a retried one again.
+   */
+  signals[SIGNAL_RUN_STARTED] =
+    g_signal_new ("run-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, SLUICE_TYPE_MESSAGE);
 
   /**
    * SluiceEngine::run-finished:
@@ -2149,6 +2302,7 @@ sluice_engine_init (SluiceEngine *self)
 {
   self->flows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) flow_free);
   self->feeds = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) feed_free);
+  self->retiring = g_ptr_array_new_with_free_func ((GDestroyNotify) flow_free);
   self->owner = g_strdup_printf ("%s:%d", g_get_host_name (), (int) getpid ());
   self->rand = g_rand_new ();
 }

@@ -39,6 +39,26 @@ gboolean sluice_engine_add_workflow (SluiceEngine   *self,
                                      gboolean        start,
                                      GError        **error);
 
+/* Takes the workflow out: its trigger stops (unless another workflow
+ * shares it), events waiting for a slot go back to their source, and runs
+ * in flight finish on the old definition. Its name is free at once, for a
+ * new version. */
+gboolean sluice_engine_remove_workflow (SluiceEngine *self,
+                                        const char   *workflow,
+                                        GError      **error);
+
+/* A paused workflow gives its trigger no credit and starts nothing; runs
+ * in progress finish and what waits stays queued until it is resumed. */
+gboolean sluice_engine_set_paused (SluiceEngine *self,
+                                   const char   *workflow,
+                                   gboolean      paused,
+                                   GError      **error);
+gboolean sluice_engine_is_paused (SluiceEngine *self,
+                                  const char   *workflow);
+
+/* The loaded workflows (SluiceWorkflow), in no order. */
+GPtrArray *sluice_engine_list_workflows (SluiceEngine *self);
+
 /* The running workflow's trigger instance, or NULL. */
 GObject *sluice_engine_get_trigger (SluiceEngine *self,
                                     const char   *workflow);

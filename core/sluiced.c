@@ -11,14 +11,16 @@
 #include "sluice-batch-manager.h"
 #include "sluice-builtins.h"
 #include "sluice-config.h"
+#include "sluice-dbus-service.h"
 #include "sluice-dead-letters.h"
-#include "sluice-cron.h"
 #include "sluice-engine.h"
 #include "sluice-managed-redis.h"
 #include "sluice-memory-dead-letter-store.h"
 #include "sluice-memory-state-store.h"
 #include "sluice-plugin-host.h"
+#include "sluice-run-history.h"
 #include "sluice-workflow.h"
+#include "sluice-workflow-set.h"
 
 typedef struct {
   GMainLoop  *loop;
@@ -47,10 +49,7 @@ static char *opt_filter_workflow;
 static char *opt_filter_node;
 static char *opt_filter_error;
 static char **opt_remaining;
-static char *opt_next_fires;
-static char *opt_timezone;
-static char *opt_from;
-static int opt_count = 5;
+static gboolean opt_session;
 
 static const GOptionEntry options[] = {
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -71,13 +70,8 @@ static const GOptionEntry options[] = {
     "List the batches in the store with their counts, then exit", NULL },
   { "batch-retry", 0, 0, G_OPTION_ARG_STRING, &opt_batch_retry,
     "Send the failed records of batch ID back to processing, then exit", "ID" },
-  { "next-fires", 0, 0, G_OPTION_ARG_STRING, &opt_next_fires,
-    "Print when the cron expression EXPR fires next, then exit", "EXPR" },
-  { "timezone", 0, 0, G_OPTION_ARG_STRING, &opt_timezone,
-    "With --next-fires: the time zone (IANA name, UTC or local; default UTC)", "TZ" },
-  { "from", 0, 0, G_OPTION_ARG_STRING, &opt_from,
-    "With --next-fires: count from this ISO 8601 time instead of now", "TIME" },
-  { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "With --next-fires: how many (default 5)", "N" },
+  { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session,
+    "Publish the control API on the session bus instead of the system bus", NULL },
   { "dead-letters", 0, 0, G_OPTION_ARG_NONE, &opt_dead_letters,
     "List the dead letters (see --workflow, --node, --error-contains), then exit", NULL },
   { "dead-letter", 0, 0, G_OPTION_ARG_STRING, &opt_dead_letter,
@@ -267,54 +261,6 @@ check_workflows (SluicePluginHost *host, char **files)
   return status;
 }
 
-/* ---- --next-fires ---- */
-
-/* Like `systemd-analyze calendar`: the next fire times, one per line, in
- * ISO 8601 with the zone's offset, computed by the same code as the
- * schedule.cron trigger. */
-static int
-next_fires_command (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SluiceCron) cron = NULL;
-  g_autoptr(GTimeZone) tz = NULL;
-  gint64 after = g_get_real_time ();
-
-  cron = sluice_cron_new (opt_next_fires, &error);
-  if (cron != NULL)
-    tz = sluice_cron_time_zone_new (opt_timezone, &error);
-  if (tz != NULL && opt_from != NULL)
-    sluice_cron_parse_time (opt_from, tz, &after, &error);
-  if (error == NULL && opt_count < 1)
-    g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                 "--count %d: expected at least 1", opt_count);
-  if (error != NULL)
-    {
-      g_printerr ("sluiced: %s\n", error->message);
-      return 1;
-    }
-
-  for (int i = 0; i < opt_count; i++)
-    {
-      g_autofree char *text = NULL;
-
-      after = sluice_cron_next (cron, tz, after);
-      if (after < 0)
-        {
-          if (i == 0)
-            {
-              g_printerr ("sluiced: cron '%s' does not fire within %d years\n", opt_next_fires,
-                          SLUICE_CRON_SEARCH_YEARS);
-              return 1;
-            }
-          break;
-        }
-      text = sluice_cron_format_time (after, tz);
-      g_print ("%s\n", text);
-    }
-  return 0;
-}
-
 /* ---- Waiting for one async result, at start-up and in CLI commands ---- */
 
 static void
@@ -492,8 +438,9 @@ memory_state_store_open (SluiceConfig *config, SluiceClock *clock)
   return store;
 }
 
+/* For commands that run workflows without their triggers (replays). */
 static guint
-load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir, gboolean start)
+load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir)
 {
   g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GError) error = NULL;
@@ -519,18 +466,11 @@ load_workflow_dir (SluicePluginHost *host, SluiceEngine *engine, const char *dir
           g_warning ("not running %s:\n%s", path, error->message);
           continue;
         }
-      if (start && !sluice_workflow_get_enabled (workflow))
-        {
-          g_message ("workflow '%s' (%s) is disabled", sluice_workflow_get_name (workflow), path);
-          continue;
-        }
-      if (!sluice_engine_add_workflow (engine, workflow, start, &error))
+      if (!sluice_engine_add_workflow (engine, workflow, FALSE, &error))
         {
           g_warning ("not running %s: %s", path, error->message);
           continue;
         }
-      if (start)
-        g_message ("workflow '%s' started (%s)", sluice_workflow_get_name (workflow), path);
       started++;
     }
   return started;
@@ -609,7 +549,7 @@ replay_dead_letters (SluiceConfig *config, SluicePluginHost *host, Stores *store
   engine = sluice_engine_new (context);
   sluice_engine_set_dead_letter_store (engine, stores->dead_letters);
   g_signal_connect (engine, "run-finished", G_CALLBACK (on_replay_run_finished), &failed);
-  load_workflow_dir (host, engine, dir, FALSE);
+  load_workflow_dir (host, engine, dir);
 
   manager = sluice_dead_letters_new (stores->dead_letters, engine);
   dead_letter_filter_from_options (&filter);
@@ -838,6 +778,7 @@ typedef struct {
   Daemon             *daemon;
   SluiceEngine       *engine;
   SluiceBatchManager *manager;
+  SluiceDBusService  *service;    /* or NULL */
   gint64              grace_usec;
   gboolean            shutting_down;
   gboolean            engine_stopping;
@@ -908,6 +849,9 @@ static void
 begin_shutdown (SignalData *data)
 {
   data->shutting_down = TRUE;
+  /* Nothing new is asked of a daemon on its way out. */
+  if (data->service != NULL)
+    sluice_dbus_service_stop (data->service);
   if (data->manager == NULL)
     {
       shut_engine_down (data, data->grace_usec);
@@ -947,7 +891,12 @@ run (SluiceConfig *config, SluicePluginHost *host)
   g_autofree char *run_id = NULL;
   Stores stores = { NULL, NULL, NULL, NULL };
   Daemon daemon = { loop, 0, NULL };
-  SignalData signal_data = { &daemon, NULL, NULL, config->shutdown_grace_usec, FALSE, FALSE, 0 };
+  SignalData signal_data = { &daemon, NULL, NULL, NULL, config->shutdown_grace_usec, FALSE, FALSE,
+                             0 };
+  g_autoptr(SluiceWorkflowSet) workflows = NULL;
+  g_autoptr(SluiceDeadLetters) dead_letter_manager = NULL;
+  g_autoptr(SluiceRunHistory) runs = NULL;
+  g_autoptr(SluiceDBusService) service = NULL;
   guint sigterm, sigint;
 
   connections = sluice_config_load_connections (config->connections_dir, &error);
@@ -1066,7 +1015,18 @@ run (SluiceConfig *config, SluicePluginHost *host)
   else
     {
       const char *dir = opt_workflows != NULL ? opt_workflows : config->workflows_dir;
-      guint started = load_workflow_dir (host, engine, dir, TRUE);
+      guint started;
+
+      workflows = sluice_workflow_set_new (host, engine, dir, config->state_dir);
+      started = sluice_workflow_set_load_folder (workflows);
+      dead_letter_manager = sluice_dead_letters_new (sluice_engine_get_dead_letter_store (engine),
+                                                     engine);
+      runs = sluice_run_history_new (engine, clock, config->run_history_max,
+                                     config->run_history_keep_usec);
+      service = sluice_dbus_service_new (host, engine, workflows, dead_letter_manager, manager,
+                                         runs, clock);
+      signal_data.service = service;
+      sluice_dbus_service_start (service, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM);
 
       /* Pick up batches other hosts (or an earlier life) left to do. */
       if (manager != NULL)
@@ -1098,6 +1058,10 @@ out:
       begin_shutdown (&signal_data);
       g_main_loop_run (loop);
     }
+  g_clear_object (&service);
+  g_clear_object (&runs);
+  g_clear_object (&dead_letter_manager);
+  g_clear_object (&workflows);
   g_clear_object (&manager);
   g_clear_object (&engine);
   /* Every user of the stores goes before a managed Redis is stopped. */
@@ -1138,8 +1102,6 @@ main (int argc, char **argv)
                SLUICE_PLUGIN_ABI_MINOR);
       return 0;
     }
-  if (opt_next_fires != NULL)
-    return next_fires_command ();
   if (opt_remaining != NULL && !opt_check)
     {
       g_printerr ("sluiced: unexpected argument '%s' (workflow files go with --check)\n",
