@@ -520,6 +520,123 @@ test_shutdown_cuts_backoff_short (Fixture *fixture, gconstpointer data)
   fixture->engine = sluice_engine_new (fixture->context);
 }
 
+static void
+test_pause_keeps_waiting (Fixture *fixture, gconstpointer data)
+{
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  SluiceTrigger *trigger;
+
+  add_workflow (fixture, "{\"name\": \"w\", \"concurrency\": 2, \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"steps\": [{\"id\": \"hold\", \"use\": \"test.hold\"},"
+                         "             {\"id\": \"sink\", \"use\": \"test.collect\"}]}");
+  trigger = SLUICE_TRIGGER (sluice_engine_get_trigger (fixture->engine, "w"));
+  g_ptr_array_add (events, inject (fixture, "{}", NULL));
+  spin ();
+  g_assert_cmpuint (test_recorder.holding, ==, 1);
+
+  /* Paused: the trigger gets no credit, and what comes in anyway waits. */
+  g_assert_true (sluice_engine_set_paused (fixture->engine, "w", TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (sluice_engine_is_paused (fixture->engine, "w"));
+  g_assert_cmpuint (sluice_trigger_get_credit (trigger), ==, 0);
+  for (guint i = 0; i < 3; i++)
+    g_ptr_array_add (events, inject (fixture, "{}", NULL));
+  spin ();
+  g_assert_cmpuint (sluice_engine_get_waiting (fixture->engine, "w"), ==, 3);
+
+  /* The run in progress finishes; nothing new starts. */
+  test_recorder_release (1);
+  spin ();
+  g_assert_cmpuint (test_recorder.collected->len, ==, 1);
+  g_assert_cmpuint (test_recorder.holding, ==, 0);
+  g_assert_cmpuint (sluice_engine_get_running (fixture->engine, "w"), ==, 0);
+  g_assert_cmpuint (sluice_trigger_get_credit (trigger), ==, 0);
+
+  /* Resumed: the waiting events run, none lost. */
+  g_assert_true (sluice_engine_set_paused (fixture->engine, "w", FALSE, &error));
+  spin ();
+  g_assert_cmpuint (test_recorder.holding, ==, 2);
+  test_recorder_release (G_MAXUINT);
+  spin ();
+  test_recorder_release (G_MAXUINT);
+  spin ();
+  g_assert_cmpuint (test_recorder.collected->len, ==, 4);
+  for (guint i = 0; i < events->len; i++)
+    g_assert_cmpint (sluice_event_get_outcome (g_ptr_array_index (events, i)), ==,
+                     SLUICE_EVENT_ACKED);
+  g_assert_cmpuint (sluice_trigger_get_credit (trigger), ==, 2);
+
+  g_assert_false (sluice_engine_set_paused (fixture->engine, "nope", TRUE, &error));
+  g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND);
+  g_ptr_array_unref (events);
+}
+
+static void
+test_remove_lets_runs_finish (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(SluiceEvent) running = NULL;
+  g_autoptr(SluiceEvent) waiting = NULL;
+  g_autoptr(GError) error = NULL;
+
+  add_workflow (fixture, "{\"name\": \"w\", \"concurrency\": 1, \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"steps\": [{\"id\": \"hold\", \"use\": \"test.hold\"},"
+                         "             {\"id\": \"sink\", \"use\": \"test.collect\"}]}");
+  running = inject (fixture, "{}", NULL);
+  waiting = inject (fixture, "{}", NULL);
+  spin ();
+  g_assert_cmpuint (test_recorder.holding, ==, 1);
+
+  g_assert_true (sluice_engine_remove_workflow (fixture->engine, "w", &error));
+  g_assert_no_error (error);
+  spin ();
+  /* Gone at once (its name is free for a new version); what waited went
+   * back to its source; the run in progress goes on. */
+  g_assert_false (sluice_engine_has_workflow (fixture->engine, "w"));
+  g_assert_cmpint (sluice_event_get_outcome (waiting), ==, SLUICE_EVENT_RETRY);
+  g_assert_cmpint (sluice_event_get_outcome (running), ==, SLUICE_EVENT_PENDING);
+  add_workflow (fixture, "{\"name\": \"w\", \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"steps\": [{\"id\": \"sink\", \"use\": \"test.collect\"}]}");
+
+  test_recorder_release (1);
+  spin ();
+  g_assert_cmpint (sluice_event_get_outcome (running), ==, SLUICE_EVENT_ACKED);
+  g_assert_cmpuint (test_recorder.collected->len, ==, 1);
+
+  g_assert_false (sluice_engine_remove_workflow (fixture->engine, "nope", &error));
+  g_assert_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND);
+}
+
+static void
+on_run_started (SluiceEngine *engine, const char *workflow, const char *run_id,
+                SluiceMessage *message, gpointer user_data)
+{
+  GPtrArray *started = user_data;
+
+  g_assert_cmpstr (workflow, ==, "w");
+  /* The trace context is set before anyone hears of the run. */
+  g_assert_nonnull (sluice_message_get_traceparent (message));
+  g_ptr_array_add (started, g_strdup (run_id));
+}
+
+static void
+test_run_started_signal (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GPtrArray) started = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(SluiceEvent) event = NULL;
+  g_autofree char *run_id = NULL;
+
+  g_signal_connect (fixture->engine, "run-started", G_CALLBACK (on_run_started), started);
+  add_workflow (fixture, "{\"name\": \"w\", \"trigger\": {\"use\": \"core.manual\"},"
+                         " \"steps\": [{\"id\": \"sink\", \"use\": \"test.collect\"}]}");
+  event = inject (fixture, "{}", &run_id);
+  spin ();
+  g_assert_cmpuint (started->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (started, 0), ==, run_id);
+  g_assert_cmpuint (fixture->finished->len, ==, 1);
+  g_signal_handlers_disconnect_by_func (fixture->engine, on_run_started, started);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -542,6 +659,9 @@ main (int argc, char **argv)
   ADD ("/engine/nodes/malformed-input-dead-letters", test_malformed_input_dead_letters);
   ADD ("/engine/shutdown/hands-back-waiting", test_shutdown_hands_back_waiting);
   ADD ("/engine/shutdown/cuts-backoff-short", test_shutdown_cuts_backoff_short);
+  ADD ("/engine/pause/keeps-waiting-events", test_pause_keeps_waiting);
+  ADD ("/engine/remove/runs-in-flight-finish", test_remove_lets_runs_finish);
+  ADD ("/engine/run-started/signal", test_run_started_signal);
 #undef ADD
 
   return g_test_run ();
