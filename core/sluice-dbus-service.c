@@ -692,7 +692,7 @@ plugins_variant (SluicePluginHost *host)
       g_variant_builder_add (&builder, "(sssa(ss))", sluice_plugin_get_name (plugin),
                              sluice_plugin_get_version (plugin),
                              sluice_plugin_get_path (plugin) != NULL ? sluice_plugin_get_path (plugin)
-                                                                     : "(built-in)",
+                                                                     : "built-in",
                              &list);
     }
   return g_variant_builder_end (&builder);

@@ -252,7 +252,8 @@ job_skip (Job *job, const char *id, const char *reason)
 {
   job->skipped++;
   if (job->first_skip_reason == NULL)
-    job->first_skip_reason = g_strdup_printf ("dead letter %s: %s", id, reason);
+    job->first_skip_reason = id != NULL ? g_strdup_printf ("dead letter %s: %s", id, reason)
+                                        : g_strdup (reason);
 }
 
 static void
@@ -329,7 +330,7 @@ on_replay_fetched (GObject *object, GAsyncResult *result, gpointer user_data)
     {
       /* Gone meanwhile (replayed or purged by someone else): skipped. */
       if (g_error_matches (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND))
-        job_skip (job, "?", error->message);
+        job_skip (job, NULL, error->message); /* the store's message names it */
       else if (job->error == NULL)
         job->error = g_steal_pointer (&error);
     }
