@@ -278,60 +278,67 @@ on_handle_reload_workflows (SluiceDBusManager *skeleton, GDBusMethodInvocation *
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+typedef enum {
+  WORKFLOW_ENABLE,
+  WORKFLOW_DISABLE,
+  WORKFLOW_PAUSE,
+  WORKFLOW_RESUME,
+} WorkflowAction;
+
+/* Enable, Disable, Pause, Resume: one name in, nothing out. */
+static gboolean
+handle_workflow_action (SluiceDBusService *self, GDBusMethodInvocation *invocation,
+                        const char *name, WorkflowAction action)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean done = FALSE;
+
+  switch (action)
+    {
+    case WORKFLOW_ENABLE:
+      done = sluice_workflow_set_enable (self->workflows, name, &error);
+      break;
+    case WORKFLOW_DISABLE:
+      done = sluice_workflow_set_disable (self->workflows, name, &error);
+      break;
+    case WORKFLOW_PAUSE:
+    case WORKFLOW_RESUME:
+      done = sluice_workflow_set_pause (self->workflows, name, action == WORKFLOW_PAUSE, &error);
+      break;
+    }
+  if (!done)
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static gboolean
 on_handle_enable_workflow (SluiceDBusManager *skeleton, GDBusMethodInvocation *invocation,
                            const char *name, gpointer user_data)
 {
-  SluiceDBusService *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!sluice_workflow_set_enable (self->workflows, name, &error))
-    return_error (invocation, error);
-  else
-    sluice_dbus_manager_complete_enable_workflow (skeleton, invocation);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  return handle_workflow_action (user_data, invocation, name, WORKFLOW_ENABLE);
 }
 
 static gboolean
 on_handle_disable_workflow (SluiceDBusManager *skeleton, GDBusMethodInvocation *invocation,
                             const char *name, gpointer user_data)
 {
-  SluiceDBusService *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!sluice_workflow_set_disable (self->workflows, name, &error))
-    return_error (invocation, error);
-  else
-    sluice_dbus_manager_complete_disable_workflow (skeleton, invocation);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  return handle_workflow_action (user_data, invocation, name, WORKFLOW_DISABLE);
 }
 
 static gboolean
 on_handle_pause_workflow (SluiceDBusManager *skeleton, GDBusMethodInvocation *invocation,
                           const char *name, gpointer user_data)
 {
-  SluiceDBusService *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!sluice_workflow_set_pause (self->workflows, name, TRUE, &error))
-    return_error (invocation, error);
-  else
-    sluice_dbus_manager_complete_pause_workflow (skeleton, invocation);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  return handle_workflow_action (user_data, invocation, name, WORKFLOW_PAUSE);
 }
 
 static gboolean
 on_handle_resume_workflow (SluiceDBusManager *skeleton, GDBusMethodInvocation *invocation,
                            const char *name, gpointer user_data)
 {
-  SluiceDBusService *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!sluice_workflow_set_pause (self->workflows, name, FALSE, &error))
-    return_error (invocation, error);
-  else
-    sluice_dbus_manager_complete_resume_workflow (skeleton, invocation);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  return handle_workflow_action (user_data, invocation, name, WORKFLOW_RESUME);
 }
 
 static gboolean

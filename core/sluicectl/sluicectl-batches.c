@@ -31,16 +31,7 @@ batches (SluicectlContext *ctl, char **args)
 
   if (ctl->json)
     {
-      g_autoptr (JsonArray) array = json_array_new ();
-      g_autoptr (JsonNode) root = NULL;
-
-      for (gsize i = 0; i < g_variant_n_children (list); i++)
-        {
-          g_autoptr (GVariant) batch = g_variant_get_child_value (list, i);
-
-          json_array_add_element (array, sluicectl_vardict_to_json (batch));
-        }
-      root = json_node_init_array (json_node_alloc (), array);
+      g_autoptr (JsonNode) root = sluicectl_vardict_list_to_json (list);
       sluicectl_print_json (root, FALSE);
     }
   else
@@ -117,19 +108,6 @@ add_failed_rows (SluicectlTable *table, GVariant *records)
     }
 }
 
-static JsonNode *
-records_to_json (GVariant *records)
-{
-  g_autoptr (JsonArray) array = json_array_new ();
-
-  for (gsize i = 0; i < g_variant_n_children (records); i++)
-    {
-      g_autoptr (GVariant) record = g_variant_get_child_value (records, i);
-
-      json_array_add_element (array, sluicectl_vardict_to_json (record));
-    }
-  return json_node_init_array (json_node_alloc (), array);
-}
 
 static int
 batch_failed (SluicectlContext *ctl, char **args)
@@ -153,7 +131,7 @@ batch_failed (SluicectlContext *ctl, char **args)
 
   if (ctl->json)
     {
-      g_autoptr (JsonNode) root = records_to_json (records);
+      g_autoptr (JsonNode) root = sluicectl_vardict_list_to_json (records);
 
       sluicectl_print_json (root, FALSE);
     }
@@ -232,7 +210,7 @@ batch_show (SluicectlContext *ctl, char **args)
       g_autoptr (JsonObject) object = batch_properties_to_json (properties, path);
       g_autoptr (JsonNode) root = NULL;
 
-      json_object_set_member (object, "first_failed", records_to_json (records));
+      json_object_set_member (object, "first_failed", sluicectl_vardict_list_to_json (records));
       root = json_node_init_object (json_node_alloc (), object);
       sluicectl_print_json (root, FALSE);
     }

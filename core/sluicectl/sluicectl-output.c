@@ -359,6 +359,20 @@ sluicectl_vardict_to_json (GVariant *dict)
   return json_node_init_object (json_node_alloc (), object);
 }
 
+JsonNode *
+sluicectl_vardict_list_to_json (GVariant *list)
+{
+  g_autoptr (JsonArray) array = json_array_new ();
+
+  for (gsize i = 0; i < g_variant_n_children (list); i++)
+    {
+      g_autoptr (GVariant) dict = g_variant_get_child_value (list, i);
+
+      json_array_add_element (array, sluicectl_vardict_to_json (dict));
+    }
+  return json_node_init_array (json_node_alloc (), array);
+}
+
 void
 sluicectl_print_json (JsonNode *node, gboolean one_line)
 {

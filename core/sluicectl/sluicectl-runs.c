@@ -54,16 +54,7 @@ runs (SluicectlContext *ctl, char **args)
 
   if (ctl->json)
     {
-      g_autoptr (JsonArray) array = json_array_new ();
-      g_autoptr (JsonNode) root = NULL;
-
-      for (gsize i = 0; i < g_variant_n_children (list); i++)
-        {
-          g_autoptr (GVariant) run = g_variant_get_child_value (list, i);
-
-          json_array_add_element (array, sluicectl_vardict_to_json (run));
-        }
-      root = json_node_init_array (json_node_alloc (), array);
+      g_autoptr (JsonNode) root = sluicectl_vardict_list_to_json (list);
       sluicectl_print_json (root, FALSE);
     }
   else

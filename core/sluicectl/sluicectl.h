@@ -136,6 +136,8 @@ JsonNode *sluicectl_variant_to_json (const char *key,
                                      GVariant   *value);
 /* An a{sv} as a JSON object, keys sorted. */
 JsonNode *sluicectl_vardict_to_json (GVariant *dict);
+/* An aa{sv} as a JSON array of objects. */
+JsonNode *sluicectl_vardict_list_to_json (GVariant *list);
 /* Prints a JSON document (pretty) or, with @one_line, one compact line. */
 void sluicectl_print_json (JsonNode *node,
                            gboolean  one_line);
