@@ -17,6 +17,7 @@
 #include "sluice-bench-noop.h"
 #include "sluice-builtins.h"
 #include "sluice-engine.h"
+#include "sluice-run-history.h"
 #include "sluice-workflow.h"
 
 #define FILL_PIPELINE 1000
@@ -217,11 +218,22 @@ main (int argc, char **argv)
   gint64 concurrency = 4096;
   gint64 batch = 500;
   g_autofree char *redis = NULL;
+  gint64 run_history = 0;
+  gboolean on_bus = FALSE;
+  gboolean signal_all = FALSE;
+  g_autoptr(SluiceRunHistory) history = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
   GOptionEntry entries[] = {
     { "events", 'n', 0, G_OPTION_ARG_INT64, &events, "Entries to fill the stream with", "N" },
     { "redis", 0, 0, G_OPTION_ARG_STRING, &redis, "Redis URL (redis:// or unix://)", "URL" },
     { "concurrency", 0, 0, G_OPTION_ARG_INT64, &concurrency, "Workflow concurrency", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT64, &batch, "Entries per read (the receiver's batch)", "N" },
+    { "run-history", 0, 0, G_OPTION_ARG_INT64, &run_history,
+      "Follow runs as sluiced does for its control API, keeping N finished ones", "N" },
+    { "dbus", 0, 0, G_OPTION_ARG_NONE, &on_bus,
+      "With --run-history: publish the runs on the session bus", NULL },
+    { "signal-all", 0, 0, G_OPTION_ARG_NONE, &signal_all,
+      "With --dbus: a Finished signal for every run (\"signals\": \"all\")", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) options = g_option_context_new ("- stream receive throughput");
@@ -271,6 +283,17 @@ main (int argc, char **argv)
   context = sluice_context_new ("bench", clock, NULL);
   engine = sluice_engine_new (context);
   g_signal_connect (engine, "run-finished", G_CALLBACK (on_run_finished), &progress);
+  if (run_history > 0)
+    {
+      history = sluice_run_history_new (engine, clock, (guint) run_history, G_TIME_SPAN_HOUR,
+                                        signal_all);
+      if (on_bus)
+        {
+          bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+          if (bus == NULL || !sluice_run_history_export (history, bus, &error))
+            g_error ("session bus: %s", error->message);
+        }
+    }
   definition = g_strdup_printf (
     "{\"name\": \"bench\", \"concurrency\": %" G_GINT64_FORMAT ","
     " \"trigger\": {\"use\": \"redis.stream.receive\", \"with\": {\"url\": \"%s\","
@@ -315,10 +338,17 @@ main (int argc, char **argv)
            (cpu_done - cpu_started) / (double) events,
            (redis_done - redis_started) / (double) events);
   g_print ("peak RSS:    %.1f MB\n", peak_rss_kb () / 1024.0);
+  g_print ("run history: %s\n", run_history == 0 ? "off"
+                                : !on_bus ? "on, not published"
+                                : signal_all ? "on, published on D-Bus, a signal per run"
+                                             : "on, published on D-Bus");
 
   sluice_engine_shutdown_async (engine, G_USEC_PER_SEC, NULL, on_stopped, &stopped);
   while (!stopped)
     g_main_context_iteration (NULL, TRUE);
+  if (bus != NULL)
+    g_dbus_connection_flush_sync (bus, NULL, NULL);
+  g_clear_object (&history);
   freeReplyObject (command (ctx, "DEL %s", key));
   redisFree (ctx);
 

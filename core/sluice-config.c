@@ -24,7 +24,11 @@ static const char config_schema[] =
   "                     \"max\": {\"type\": \"integer\", \"minimum\": 0, \"default\": 1000,"
   "                              \"description\": \"finished runs kept (0: runs are not followed)\"},"
   "                     \"keep\": {\"type\": \"string\", \"format\": \"duration\", \"default\": \"1h\","
-  "                               \"description\": \"how long a finished run is kept\"}}},"
+  "                               \"description\": \"how long a finished run is kept\"},"
+  "                     \"signals\": {\"type\": \"string\", \"enum\": [\"watched\", \"all\"],"
+  "                                  \"default\": \"watched\","
+  "                                  \"description\": \"which runs send Finished on D-Bus: those "
+  "started by Trigger or read while running, or all\"}}},"
   "  \"redis\": {\"type\": [\"string\", \"object\"], \"default\": \"managed\","
   "             \"description\": \"where batches and shared state live: managed (a private "
   "redis-server under state_dir), none, a redis:// or unix:// URL, or the config of the redis "
@@ -125,6 +129,9 @@ sluice_config_load (const char *path, GError **error)
       if (json_object_has_member (history, "max"))
         self->run_history_max = (guint) MIN (json_object_get_int_member (history, "max"),
                                              G_MAXUINT);
+      self->run_history_signal_all =
+        g_strcmp0 (json_object_get_string_member_with_default (history, "signals", "watched"),
+                   "all") == 0;
       if (json_object_has_member (history, "keep") &&
           !sluice_parse_duration (json_object_get_string_member (history, "keep"),
                                   &self->run_history_keep_usec, error))

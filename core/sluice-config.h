@@ -16,6 +16,7 @@ typedef struct {
   JsonNode *redis;             /* "managed", "none", a URL, or a store config object */
   guint  run_history_max;      /* finished runs kept for the control API (0: none) */
   gint64 run_history_keep_usec;
+  gboolean run_history_signal_all; /* a Finished signal for every run, not only followed ones */
 } SluiceConfig;
 
 /* Default config file path: $sysconfdir/sluice/sluice.conf */

@@ -2206,6 +2206,62 @@ run_finished_marshal_va (GClosure *closure,
   callback (data1, workflow, run_id, outcome, error, message, data2);
 }
 
+/* run-started is emitted for every run: a marshaller of its own, not the
+ * generic one (libffi), keeps that cheap. */
+typedef void (*RunStartedFunc) (gpointer       instance,
+                                const char    *workflow,
+                                const char    *run_id,
+                                SluiceMessage *message,
+                                gpointer       user_data);
+
+static void
+run_started_marshal (GClosure     *closure,
+                     GValue       *return_value,
+                     guint         n_param_values,
+                     const GValue *param_values,
+                     gpointer      invocation_hint,
+                     gpointer      marshal_data)
+{
+  GCClosure *cclosure = (GCClosure *) closure;
+  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
+  gpointer instance = g_value_peek_pointer (param_values + 0);
+  RunStartedFunc callback;
+
+  g_return_if_fail (n_param_values == 4);
+
+  callback = (RunStartedFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
+  callback (swap ? closure->data : instance, g_value_get_string (param_values + 1),
+            g_value_get_string (param_values + 2), g_value_get_object (param_values + 3),
+            swap ? instance : closure->data);
+}
+
+static void
+run_started_marshal_va (GClosure *closure,
+                        GValue   *return_value,
+                        gpointer  instance,
+                        va_list   args,
+                        gpointer  marshal_data,
+                        int       n_params,
+                        GType    *param_types)
+{
+  GCClosure *cclosure = (GCClosure *) closure;
+  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
+  RunStartedFunc callback;
+  const char *workflow, *run_id;
+  SluiceMessage *message;
+  va_list args_copy;
+
+  va_copy (args_copy, args);
+  workflow = va_arg (args_copy, const char *);
+  run_id = va_arg (args_copy, const char *);
+  message = va_arg (args_copy, SluiceMessage *);
+  va_end (args_copy);
+
+  callback = (RunStartedFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
+  callback (swap ? closure->data : instance, workflow, run_id, message,
+            swap ? instance : closure->data);
+}
+
 static void
 sluice_engine_dispose (GObject *object)
 {
@@ -2276,8 +2332,10 @@ sluice_engine_class_init (SluiceEngineClass *klass)
    */
   signals[SIGNAL_RUN_STARTED] =
     g_signal_new ("run-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  run_started_marshal, G_TYPE_NONE, 3, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                   G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, SLUICE_TYPE_MESSAGE);
+  g_signal_set_va_marshaller (signals[SIGNAL_RUN_STARTED], G_TYPE_FROM_CLASS (klass),
+                              run_started_marshal_va);
 
   /**
    * SluiceEngine::run-finished:

@@ -7,10 +7,10 @@
 
 typedef struct {
   GList       link;      /* in active or finished, oldest first */
-  char       *node;      /* escaped id: the last element of its path */
   char       *id;
-  char       *workflow;
+  const char *workflow;  /* interned */
   const char *state;     /* static */
+  gboolean    watched;   /* started by Trigger, or read while in progress */
   gint64      started;
   gint64      finished;
   gint64      kept_since; /* monotonic, when it finished */
@@ -26,7 +26,8 @@ struct _SluiceRunHistory
   SluiceClock     *clock;
   guint            max;
   gint64           keep_usec;
-  GHashTable      *runs;      /* node -> RunEntry (owned) */
+  gboolean         signal_all;
+  GHashTable      *runs;      /* id -> RunEntry (owned) */
   GQueue           active;    /* queued or running */
   GQueue           finished;
   gulong           started_handler;
@@ -40,9 +41,7 @@ G_DEFINE_FINAL_TYPE (SluiceRunHistory, sluice_run_history, G_TYPE_OBJECT)
 static void
 run_entry_free (RunEntry *entry)
 {
-  g_free (entry->node);
   g_free (entry->id);
-  g_free (entry->workflow);
   g_free (entry->error);
   g_free (entry->trace_id);
   g_free (entry);
@@ -58,21 +57,21 @@ sluice_run_history_dup_path (const char *run_id)
 
 /* ---- Keeping ---- */
 
+/* Called for every run: nothing here is done per run that can be done
+ * when someone looks (escaping an object path, say). */
 static RunEntry *
 lookup_or_add (SluiceRunHistory *self, const char *workflow, const char *run_id)
 {
-  g_autofree char *node = g_dbus_escape_object_path (run_id);
-  RunEntry *entry = g_hash_table_lookup (self->runs, node);
+  RunEntry *entry = g_hash_table_lookup (self->runs, run_id);
 
   if (entry != NULL)
     return entry;
   entry = g_new0 (RunEntry, 1);
   entry->link.data = entry;
-  entry->node = g_steal_pointer (&node);
   entry->id = g_strdup (run_id);
-  entry->workflow = g_strdup (workflow);
+  entry->workflow = g_intern_string (workflow);
   entry->state = "queued";
-  g_hash_table_insert (self->runs, entry->node, entry);
+  g_hash_table_insert (self->runs, entry->id, entry);
   g_queue_push_tail_link (&self->active, &entry->link);
   return entry;
 }
@@ -90,7 +89,7 @@ trim (SluiceRunHistory *self)
       if (self->finished.length <= self->max && now - oldest->kept_since < self->keep_usec)
         break;
       g_queue_unlink (&self->finished, &oldest->link);
-      g_hash_table_remove (self->runs, oldest->node);
+      g_hash_table_remove (self->runs, oldest->id);
     }
 }
 
@@ -102,7 +101,7 @@ sluice_run_history_add_queued (SluiceRunHistory *self,
   g_return_if_fail (SLUICE_IS_RUN_HISTORY (self));
 
   if (self->max > 0)
-    lookup_or_add (self, workflow, run_id);
+    lookup_or_add (self, workflow, run_id)->watched = TRUE;
 }
 
 static void
@@ -161,9 +160,12 @@ on_run_finished (SluiceEngine  *engine,
   g_queue_unlink (&self->active, &entry->link);
   g_queue_push_tail_link (&self->finished, &entry->link);
 
-  if (self->connection != NULL)
+  /* A signal costs the bus and this process far more than the run did
+   * on a fast path: sent when someone follows the run, or when asked for
+   * every run. */
+  if (self->connection != NULL && (entry->watched || self->signal_all))
     {
-      g_autofree char *path = g_strconcat (SLUICE_RUN_HISTORY_PATH "/", entry->node, NULL);
+      g_autofree char *path = sluice_run_history_dup_path (entry->id);
 
       g_dbus_connection_emit_signal (self->connection, NULL, path, RUN_INTERFACE, "Finished",
                                      g_variant_new ("(ss)", entry->state,
@@ -179,7 +181,7 @@ static GVariant *
 entry_to_variant (RunEntry *entry)
 {
   GVariantDict dict;
-  g_autofree char *path = g_strconcat (SLUICE_RUN_HISTORY_PATH "/", entry->node, NULL);
+  g_autofree char *path = sluice_run_history_dup_path (entry->id);
 
   g_variant_dict_init (&dict, NULL);
   g_variant_dict_insert (&dict, "id", "s", entry->id);
@@ -237,12 +239,21 @@ sluice_run_history_count_active (SluiceRunHistory *self)
 
 /* ---- D-Bus: one subtree, each kept run a node of it ---- */
 
+/* The run of an object path's last element (an escaped id), or NULL. */
+static RunEntry *
+entry_for_node (SluiceRunHistory *self, const char *node)
+{
+  g_autofree guint8 *id = node != NULL ? g_dbus_unescape_object_path (node) : NULL;
+
+  return id != NULL ? g_hash_table_lookup (self->runs, (const char *) id) : NULL;
+}
+
 static RunEntry *
 entry_for_path (SluiceRunHistory *self, const char *object_path)
 {
   const char *node = strrchr (object_path, '/');
 
-  return node != NULL ? g_hash_table_lookup (self->runs, node + 1) : NULL;
+  return node != NULL ? entry_for_node (self, node + 1) : NULL;
 }
 
 static GVariant *
@@ -263,6 +274,9 @@ run_get_property (GDBusConnection *connection,
                    "run %s is no longer kept", object_path);
       return NULL;
     }
+  /* Someone follows it: its end is told. */
+  if (entry->finished == 0)
+    entry->watched = TRUE;
   if (g_str_equal (property_name, "Id"))
     return g_variant_new_string (entry->id);
   if (g_str_equal (property_name, "Workflow"))
@@ -309,12 +323,12 @@ subtree_enumerate (GDBusConnection *connection,
   SluiceRunHistory *self = user_data;
   GPtrArray *nodes = g_ptr_array_new ();
   GHashTableIter iter;
-  const char *node;
+  const char *id;
 
   trim (self);
   g_hash_table_iter_init (&iter, self->runs);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &node, NULL))
-    g_ptr_array_add (nodes, g_strdup (node));
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    g_ptr_array_add (nodes, g_dbus_escape_object_path (id));
   g_ptr_array_add (nodes, NULL);
   return (char **) g_ptr_array_free (nodes, FALSE);
 }
@@ -329,7 +343,7 @@ subtree_introspect (GDBusConnection *connection,
   SluiceRunHistory *self = user_data;
   GDBusInterfaceInfo **infos;
 
-  if (node == NULL || !g_hash_table_contains (self->runs, node))
+  if (entry_for_node (self, node) == NULL)
     return NULL;
   infos = g_new0 (GDBusInterfaceInfo *, 2);
   infos[0] = g_dbus_interface_info_ref (sluice_dbus_run_interface_info ());
@@ -347,8 +361,7 @@ subtree_dispatch (GDBusConnection *connection,
 {
   SluiceRunHistory *self = user_data;
 
-  if (node == NULL || g_strcmp0 (interface_name, RUN_INTERFACE) != 0 ||
-      !g_hash_table_contains (self->runs, node))
+  if (g_strcmp0 (interface_name, RUN_INTERFACE) != 0 || entry_for_node (self, node) == NULL)
     return NULL;
   *out_user_data = self;
   return &run_vtable;
@@ -427,6 +440,7 @@ sluice_run_history_class_init (SluiceRunHistoryClass *klass)
 static void
 sluice_run_history_init (SluiceRunHistory *self)
 {
+  /* Keyed by the entry's own id. */
   self->runs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) run_entry_free);
   g_queue_init (&self->active);
@@ -437,7 +451,8 @@ SluiceRunHistory *
 sluice_run_history_new (SluiceEngine *engine,
                         SluiceClock  *clock,
                         guint         max,
-                        gint64        keep_usec)
+                        gint64        keep_usec,
+                        gboolean      signal_all)
 {
   SluiceRunHistory *self;
 
@@ -449,6 +464,7 @@ sluice_run_history_new (SluiceEngine *engine,
   self->clock = g_object_ref (clock);
   self->max = max;
   self->keep_usec = keep_usec;
+  self->signal_all = signal_all;
   /* Kept off, it costs the runs nothing. */
   if (max > 0)
     {

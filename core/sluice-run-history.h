@@ -11,7 +11,9 @@ G_BEGIN_DECLS
  * last finished ones (at most @max, none older than @keep_usec). Once
  * exported, each is the D-Bus object /org/sluice/Sluice1/runs/RUN
  * (org.sluice.Sluice1.Run), served from this table rather than registered
- * one by one, and its Finished signal is emitted when it ends. */
+ * one by one. Its Finished signal is emitted when it ends if it was
+ * started by hand (sluice_run_history_add_queued()) or its properties
+ * were read while it ran, or for every run with @signal_all. */
 #define SLUICE_TYPE_RUN_HISTORY (sluice_run_history_get_type ())
 G_DECLARE_FINAL_TYPE (SluiceRunHistory, sluice_run_history, SLUICE, RUN_HISTORY, GObject)
 
@@ -21,7 +23,8 @@ G_DECLARE_FINAL_TYPE (SluiceRunHistory, sluice_run_history, SLUICE, RUN_HISTORY,
 SluiceRunHistory *sluice_run_history_new (SluiceEngine *engine,
                                           SluiceClock  *clock,
                                           guint         max,
-                                          gint64        keep_usec);
+                                          gint64        keep_usec,
+                                          gboolean      signal_all);
 
 gboolean sluice_run_history_export (SluiceRunHistory *self,
                                     GDBusConnection  *connection,

@@ -1022,7 +1022,8 @@ run (SluiceConfig *config, SluicePluginHost *host)
       dead_letter_manager = sluice_dead_letters_new (sluice_engine_get_dead_letter_store (engine),
                                                      engine);
       runs = sluice_run_history_new (engine, clock, config->run_history_max,
-                                     config->run_history_keep_usec);
+                                     config->run_history_keep_usec,
+                                     config->run_history_signal_all);
       service = sluice_dbus_service_new (host, engine, workflows, dead_letter_manager, manager,
                                          runs, clock);
       signal_data.service = service;
