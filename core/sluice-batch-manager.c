@@ -821,6 +821,8 @@ on_pause_info (GObject *object, GAsyncResult *result, gpointer user_data)
   g_autoptr(SluiceBatchInfo) info = sluice_batch_store_get_info_finish (SLUICE_BATCH_STORE (object),
                                                                         result, &error);
   g_autofree char *key = paused_key (data->batch_id);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr(GBytes) flag = NULL;
   gint64 ttl;
 
   if (info == NULL)
@@ -837,14 +839,14 @@ on_pause_info (GObject *object, GAsyncResult *result, gpointer user_data)
     }
   if (!data->paused)
     {
-      sluice_state_store_delete_async (self->state_store, key, g_task_get_cancellable (task),
-                                       on_pause_written, g_steal_pointer (&task));
+      sluice_state_store_delete_async (self->state_store, key, cancellable, on_pause_written,
+                                       g_steal_pointer (&task));
       return;
     }
   /* The flag goes when the batch does. */
+  flag = g_bytes_new_static ("1", 1);
   ttl = MAX (info->expires_usec - sluice_clock_get_real_time (self->clock), G_USEC_PER_SEC);
-  sluice_state_store_set_async (self->state_store, key, g_bytes_new_static ("1", 1), ttl,
-                                g_task_get_cancellable (task), on_pause_written,
+  sluice_state_store_set_async (self->state_store, key, flag, ttl, cancellable, on_pause_written,
                                 g_steal_pointer (&task));
 }
 

@@ -378,8 +378,23 @@ on_handle_trigger (SluiceDBusManager *skeleton, GDBusMethodInvocation *invocatio
   message = sluice_message_new_bytes (body, content_type);
   g_variant_iter_init (&iter, headers);
   while (g_variant_iter_next (&iter, "{&s&s}", &name, &value))
-    if (!g_str_equal (name, "content-type"))
+    {
+      if (g_str_equal (name, "content-type"))
+        continue;
+      /* The caller's trace goes on through the run. */
+      if (g_ascii_strcasecmp (name, "traceparent") == 0)
+        {
+          if (!sluice_message_set_traceparent (message, value))
+            {
+              g_dbus_method_invocation_return_dbus_error (invocation, INVALID_ARGUMENT,
+                                                          "headers: 'traceparent' is not a W3C "
+                                                          "trace context (00-TRACE-SPAN-FLAGS)");
+              return G_DBUS_METHOD_INVOCATION_HANDLED;
+            }
+          continue;
+        }
       sluice_message_set_header (message, name, value);
+    }
 
   event = sluice_event_new (message);
   run_id = sluice_engine_inject (self->engine, workflow, event, &error);
