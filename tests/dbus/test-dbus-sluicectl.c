@@ -410,7 +410,8 @@ test_batches_watch (Fixture *f, gconstpointer data)
   guint              n_lines;
 
   g_test_summary ("sluicectl --json batches agrees with ListBatches; batch watch on a pipe "
-                  "prints one plain line per change and exits 0 when the batch completes");
+                  "prints one plain line per change and exits 0 when the batch completes, on a "
+                  "terminal it redraws a progress bar");
   for (guint i = 1; i <= WATCHED_RECORDS; i++)
     g_string_append_printf (body, "{\"n\": %u}\n", i);
   run = dbus_test_trigger (manager, "slow", body->str, NULL);
@@ -462,6 +463,23 @@ test_batches_watch (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (object, "id"), ==, "watched");
   g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "completed");
   g_assert_cmpint (json_object_get_int_member (object, "succeeded"), ==, WATCHED_RECORDS);
+
+  /* On a terminal (script(1) gives it one): one line redrawn in place,
+   * with the bar, the percentage and the counts. */
+  {
+    g_autofree char *command = g_strdup_printf ("%s batch watch watched",
+                                                dbus_test_sluicectl_path ());
+    const char *const argv[] = { "script", "-q", "-e", "-c", command, "/dev/null", NULL };
+    g_autofree char *tty_out = NULL;
+
+    g_assert_cmpint (dbus_test_run (f->bus, argv, &tty_out, NULL), ==, 0);
+    g_test_message ("on a terminal: %s", tty_out);
+    g_assert_nonnull (strstr (tty_out, "\r"));
+    g_assert_nonnull (strstr (tty_out, "\033[K"));
+    g_assert_nonnull (strstr (tty_out, "100%"));
+    g_assert_nonnull (strstr (tty_out, "[#"));
+    g_assert_null (strstr (tty_out, "pending="));
+  }
 
   g_assert_cmpint (sluicectl (f, (const char *const[]){ "batch", "watch", "no-such-batch", NULL },
                               NULL, NULL),
