@@ -16,7 +16,8 @@ fail () { echo "FAIL: $*" >&2; exit 1; }
 PY=/usr/bin/python3
 
 cat > "$TMP/sluice.conf" <<CONF
-{"workflows": "$TMP/workflows", "connections": "$TMP/connections.d", "plugin_dirs": [], "redis": "none"}
+{"workflows": "$TMP/workflows", "connections": "$TMP/connections.d", "state_dir": "$TMP/state",
+ "plugin_dirs": [], "redis": "none"}
 CONF
 mkdir -p "$TMP/workflows" "$TMP/connections.d"
 S () { "$SLUICED" --config "$TMP/sluice.conf" "$@"; }
