@@ -86,6 +86,20 @@ dbus_test_rm_rf (const char *path)
   g_rmdir (path);
 }
 
+guint
+dbus_test_count_lines (const char *path)
+{
+  g_autofree char *text = NULL;
+  guint            lines = 0;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p == '\n')
+      lines++;
+  return lines;
+}
+
 void
 dbus_test_write_file (const char *path,
                       const char *dir,

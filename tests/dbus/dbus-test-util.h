@@ -61,6 +61,9 @@ void dbus_test_assert_remote_error_impl (const char   *file,
 
 void dbus_test_rm_rf (const char *path);
 
+/* The lines of the file at @path; 0 when it does not exist (yet). */
+guint dbus_test_count_lines (const char *path);
+
 /* Writes @text to @path, replacing every "@DIR@" by @dir first. */
 void dbus_test_write_file (const char *path,
                            const char *dir,

@@ -190,20 +190,6 @@ records (guint n, guint apac_every)
   return g_string_free (text, FALSE);
 }
 
-static guint
-file_lines (const char *path)
-{
-  g_autofree char *text = NULL;
-  guint            lines = 0;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  for (const char *p = text; *p != '\0'; p++)
-    if (*p == '\n')
-      lines++;
-  return lines;
-}
-
 static gboolean
 last_progress_state_is (DBusTestSignals *progress, const char *path, const char *state)
 {
@@ -310,7 +296,7 @@ test_pause_resume (Fixture *f, gconstpointer data)
       g_assert_cmpuint (listed_count (manager, "slow", "processing"), ==, 0);
       dbus_test_iterate (100);
     }
-  g_assert_cmpuint (file_lines (out), ==, succeeded);
+  g_assert_cmpuint (dbus_test_count_lines (out), ==, succeeded);
   /* Whatever Progress came meanwhile reports the same standstill. */
   for (guint i = signals_before_hold; i < dbus_test_signals_count (progress, path); i++)
     {
@@ -329,7 +315,7 @@ test_pause_resume (Fixture *f, gconstpointer data)
   g_assert_cmpuint (listed_count (manager, "slow", "succeeded"), ==, SLOW_RECORDS);
   g_assert_cmpuint (listed_count (manager, "slow", "pending"), ==, 0);
   g_assert_cmpuint (listed_count (manager, "slow", "failed_records"), ==, 0);
-  g_assert_cmpuint (file_lines (out), ==, SLOW_RECORDS);
+  g_assert_cmpuint (dbus_test_count_lines (out), ==, SLOW_RECORDS);
   DBUS_TEST_WAIT_UNTIL (property_paused_is (f, path, FALSE), 10000);
   DBUS_TEST_WAIT_UNTIL (property_state_is (f, path, "completed"), 10000);
   DBUS_TEST_WAIT_UNTIL (property_counts_are (f, path, 0, 0, SLOW_RECORDS, 0), 10000);
@@ -461,7 +447,7 @@ test_retry_failed (Fixture *f, gconstpointer data)
                             listed_count (manager, "regions", "succeeded") == 20,
                         20000);
   g_assert_cmpuint (listed_count (manager, "regions", "failed_records"), ==, 0);
-  g_assert_cmpuint (file_lines (apac_file), ==, 5);
+  g_assert_cmpuint (dbus_test_count_lines (apac_file), ==, 5);
   DBUS_TEST_WAIT_UNTIL (property_counts_are (f, path, 0, 0, 20, 0), 10000);
   /* A proxy made before the retry follows through PropertiesChanged. */
   DBUS_TEST_WAIT_UNTIL (cached_counts_are (batch, 0, 0, 20, 0), 10000);
@@ -583,7 +569,7 @@ test_close_cancel (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   DBUS_TEST_WAIT_UNTIL (listed_state_is (manager, "held-1", "completed"), 20000);
   g_assert_cmpuint (listed_count (manager, "held-1", "succeeded"), ==, 10);
-  g_assert_cmpuint (file_lines (out), ==, 10);
+  g_assert_cmpuint (dbus_test_count_lines (out), ==, 10);
   DBUS_TEST_WAIT_UNTIL (property_state_is (f, held_path, "completed"), 10000);
   sluice_dbus_batch_call_close_sync (held, NULL, &error);
   dbus_test_assert_remote_error (error, "org.sluice.Sluice1.Error.InvalidState");
@@ -611,7 +597,7 @@ test_close_cancel (Fixture *f, gconstpointer data)
   sluice_dbus_batch_call_pause_sync (dropped, NULL, &error);
   dbus_test_assert_remote_error (error, "org.sluice.Sluice1.Error.InvalidState");
   g_clear_error (&error);
-  g_assert_cmpuint (file_lines (out), ==, 10);
+  g_assert_cmpuint (dbus_test_count_lines (out), ==, 10);
 }
 
 static void

@@ -903,20 +903,6 @@ letter_listed (SluiceDBusManager *manager, const char *id)
 }
 
 static guint
-file_lines (const char *path)
-{
-  g_autofree char *text = NULL;
-  guint            lines = 0;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  for (const char *p = text; *p != '\0'; p++)
-    if (*p == '\n')
-      lines++;
-  return lines;
-}
-
-static guint
 letter_attempts (SluiceDBusManager *manager, const char *id)
 {
   g_autoptr (GVariant) letter = NULL;
@@ -1070,7 +1056,7 @@ test_dead_letters (Fixture *f, gconstpointer data)
   g_assert_cmpuint (skipped, ==, 0);
   g_assert_cmpstr (skip_reason, ==, "");
   DBUS_TEST_WAIT_UNTIL (!letter_listed (manager, ids->pdata[0]), 10000);
-  g_assert_cmpuint (file_lines (out_file), ==, 1);
+  g_assert_cmpuint (dbus_test_count_lines (out_file), ==, 1);
   g_assert_true (letter_listed (manager, ids->pdata[1]));
 
   /* By filter: the other two. */
@@ -1082,7 +1068,7 @@ test_dead_letters (Fixture *f, gconstpointer data)
   g_assert_cmpuint (replayed, ==, 2);
   g_assert_cmpuint (skipped, ==, 0);
   DBUS_TEST_WAIT_UNTIL (count_letters (manager, NULL, NULL) == 0, 10000);
-  g_assert_cmpuint (file_lines (out_file), ==, 3);
+  g_assert_cmpuint (dbus_test_count_lines (out_file), ==, 3);
   g_file_get_contents (out_file, &all_text, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (strstr (all_text, "{\"n\": 1}"));
