@@ -903,11 +903,11 @@ on_listed (GObject *object, GAsyncResult *result, gpointer user_data)
   for (guint i = 0; batches != NULL && i < batches->len && !self->stopping; i++)
     {
       SluiceBatchInfo *info = g_ptr_array_index (batches, i);
-
-      paused_refresh (self, info->id);
       AutoProcess *auto_process = info->workflow != NULL
                                     ? g_hash_table_lookup (self->auto_targets, info->workflow)
                                     : NULL;
+
+      paused_refresh (self, info->id);
 
       if (info->state == SLUICE_BATCH_CLOSED &&
           (info->counts[SLUICE_RECORD_PENDING] > 0 || info->counts[SLUICE_RECORD_PROCESSING] > 0))

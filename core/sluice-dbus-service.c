@@ -13,15 +13,12 @@ struct _SluiceDBusService
 {
   GObject parent_instance;
 
-  SluicePluginHost   *host;
   SluiceEngine       *engine;
   SluiceWorkflowSet  *workflows;
   SluiceDeadLetters  *dead_letters;
-  SluiceBatchManager *manager;     /* or NULL */
   SluiceRunHistory   *runs;
-  SluiceClock        *clock;
   SluiceDBusManager  *skeleton;
-  SluiceDBusBatches  *batches;     /* or NULL */
+  SluiceDBusBatches  *batches;     /* or NULL: no batch store */
   GDBusConnection    *connection;
   guint               owner_id;
   gulong              changed_handler;
@@ -31,7 +28,8 @@ G_DEFINE_FINAL_TYPE (SluiceDBusService, sluice_dbus_service, G_TYPE_OBJECT)
 
 /* ---- Errors ---- */
 
-void
+/* The org.sluice.Sluice1.Error.* names of SLUICE_ERROR. */
+static void
 sluice_dbus_error_register (void)
 {
   static gsize registered = 0;
@@ -819,13 +817,10 @@ sluice_dbus_service_finalize (GObject *object)
 
   g_clear_object (&self->skeleton);
   g_clear_object (&self->batches);
-  g_clear_object (&self->host);
   g_clear_object (&self->engine);
   g_clear_object (&self->workflows);
   g_clear_object (&self->dead_letters);
-  g_clear_object (&self->manager);
   g_clear_object (&self->runs);
-  g_clear_object (&self->clock);
   G_OBJECT_CLASS (sluice_dbus_service_parent_class)->finalize (object);
 }
 
@@ -881,13 +876,10 @@ sluice_dbus_service_new (SluicePluginHost   *host,
   g_return_val_if_fail (SLUICE_IS_RUN_HISTORY (runs), NULL);
 
   self = g_object_new (SLUICE_TYPE_DBUS_SERVICE, NULL);
-  self->host = g_object_ref (host);
   self->engine = g_object_ref (engine);
   self->workflows = g_object_ref (workflows);
   self->dead_letters = g_object_ref (dead_letters);
-  self->manager = manager != NULL ? g_object_ref (manager) : NULL;
   self->runs = g_object_ref (runs);
-  self->clock = g_object_ref (clock);
   if (manager != NULL)
     self->batches = sluice_dbus_batches_new (manager, clock);
 

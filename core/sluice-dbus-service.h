@@ -37,7 +37,4 @@ void sluice_dbus_service_start (SluiceDBusService *self,
                                 GBusType           bus_type);
 void sluice_dbus_service_stop (SluiceDBusService *self);
 
-/* Registers the org.sluice.Sluice1.Error.* names of SLUICE_ERROR. */
-void sluice_dbus_error_register (void);
-
 G_END_DECLS

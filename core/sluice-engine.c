@@ -1252,10 +1252,11 @@ run_begin (Run *run)
 static guint
 flow_get_credit (Flow *flow)
 {
-  guint busy = flow->runs.length + flow->waiting.length + flow->held + flow->backoff.length;
+  guint busy;
 
   if (flow->paused)
     return 0;
+  busy = flow->runs.length + flow->waiting.length + flow->held + flow->backoff.length;
   return busy < flow->concurrency ? flow->concurrency - busy : 0;
 }
 
@@ -1751,6 +1752,18 @@ sluice_engine_add_workflow (SluiceEngine   *self,
 
 /* ---- Removing, pausing ---- */
 
+/* The loaded flow named @workflow, or NULL with NOT_FOUND. */
+static Flow *
+engine_lookup_flow (SluiceEngine *self, const char *workflow, GError **error)
+{
+  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+
+  if (flow == NULL)
+    g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
+                 workflow);
+  return flow;
+}
+
 static gboolean
 on_retire_idle (gpointer user_data)
 {
@@ -1791,13 +1804,9 @@ sluice_engine_remove_workflow (SluiceEngine *self,
 
   g_return_val_if_fail (SLUICE_IS_ENGINE (self), FALSE);
 
-  if (!g_hash_table_lookup_extended (self->flows, workflow, (gpointer *) &key, (gpointer *) &flow))
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
-                   workflow);
-      return FALSE;
-    }
-  g_hash_table_steal (self->flows, workflow);
+  if (engine_lookup_flow (self, workflow, error) == NULL)
+    return FALSE;
+  g_hash_table_steal_extended (self->flows, workflow, (gpointer *) &key, (gpointer *) &flow);
   g_free (key);
   /* Its trigger stops unless another workflow shares it; what waits goes
    * back to the source; runs in flight finish on the old definition. */
@@ -1817,13 +1826,9 @@ sluice_engine_set_paused (SluiceEngine *self,
 
   g_return_val_if_fail (SLUICE_IS_ENGINE (self), FALSE);
 
-  flow = g_hash_table_lookup (self->flows, workflow);
+  flow = engine_lookup_flow (self, workflow, error);
   if (flow == NULL)
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
-                   workflow);
-      return FALSE;
-    }
+    return FALSE;
   flow->paused = paused;
   /* Credit drops to 0 (a shared trigger follows its busiest subscriber, so
    * it stops for all of them) or comes back, and the waiting events start. */
@@ -1838,19 +1843,6 @@ sluice_engine_is_paused (SluiceEngine *self,
   Flow *flow = g_hash_table_lookup (self->flows, workflow);
 
   return flow != NULL && flow->paused;
-}
-
-GPtrArray *
-sluice_engine_list_workflows (SluiceEngine *self)
-{
-  GPtrArray *workflows = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  Flow *flow;
-
-  g_hash_table_iter_init (&iter, self->flows);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &flow))
-    g_ptr_array_add (workflows, g_object_ref (flow->workflow));
-  return workflows;
 }
 
 GObject *
@@ -1919,15 +1911,11 @@ engine_find_target (SluiceEngine        *self,
                     SluiceWorkflowNode **out_node,
                     GError             **error)
 {
-  Flow *flow = g_hash_table_lookup (self->flows, workflow);
+  Flow *flow = engine_lookup_flow (self, workflow, error);
 
   *out_node = NULL;
   if (flow == NULL)
-    {
-      g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_NOT_FOUND, "no workflow named '%s' is loaded",
-                   workflow);
-      return NULL;
-    }
+    return NULL;
   if (flow->stopped)
     {
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_STATE,

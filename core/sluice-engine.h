@@ -56,9 +56,6 @@ gboolean sluice_engine_set_paused (SluiceEngine *self,
 gboolean sluice_engine_is_paused (SluiceEngine *self,
                                   const char   *workflow);
 
-/* The loaded workflows (SluiceWorkflow), in no order. */
-GPtrArray *sluice_engine_list_workflows (SluiceEngine *self);
-
 /* The running workflow's trigger instance, or NULL. */
 GObject *sluice_engine_get_trigger (SluiceEngine *self,
                                     const char   *workflow);

@@ -231,12 +231,6 @@ sluice_run_history_list (SluiceRunHistory *self,
   return g_variant_builder_end (&builder);
 }
 
-guint
-sluice_run_history_count_active (SluiceRunHistory *self)
-{
-  return self->active.length;
-}
-
 /* ---- D-Bus: one subtree, each kept run a node of it ---- */
 
 /* The run of an object path's last element (an escaped id), or NULL. */

@@ -47,7 +47,4 @@ GVariant *sluice_run_history_list (SluiceRunHistory *self,
                                    const char       *state,
                                    guint             limit);
 
-/* Runs queued or in progress. */
-guint sluice_run_history_count_active (SluiceRunHistory *self);
-
 G_END_DECLS

@@ -120,23 +120,46 @@ disabled_save (SluiceWorkflowSet *self, GError **error)
 
 /* ---- Loading ---- */
 
-/* The workflow in @path, with the checksum of what was read. */
-static SluiceWorkflow *
-load_path (SluiceWorkflowSet *self, const char *path, char **out_checksum, GError **error)
+/* The content of the file at @path and its checksum, which tells a
+ * reload whether the file changed. */
+static GBytes *
+read_file (const char *path, char **out_checksum, GError **error)
 {
   g_autofree char *data = NULL;
   gsize length;
   g_autoptr(GError) local_error = NULL;
-  SluiceWorkflow *workflow;
 
   if (!g_file_get_contents (path, &data, &length, &local_error))
     {
       g_set_error (error, SLUICE_ERROR, SLUICE_ERROR_INVALID_CONFIG, "%s", local_error->message);
       return NULL;
     }
-  workflow = sluice_workflow_load_data (self->host, data, (gssize) length, path, error);
-  if (workflow != NULL && out_checksum != NULL)
-    *out_checksum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
+  *out_checksum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
+  return g_bytes_new_take (g_steal_pointer (&data), length);
+}
+
+static SluiceWorkflow *
+load_bytes (SluiceWorkflowSet *self, GBytes *content, const char *path, GError **error)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (content, &length);
+
+  return sluice_workflow_load_data (self->host, data, (gssize) length, path, error);
+}
+
+/* The workflow in @path, with the checksum of what was read. */
+static SluiceWorkflow *
+load_path (SluiceWorkflowSet *self, const char *path, char **out_checksum, GError **error)
+{
+  g_autofree char *checksum = NULL;
+  g_autoptr(GBytes) content = read_file (path, &checksum, error);
+  SluiceWorkflow *workflow;
+
+  if (content == NULL)
+    return NULL;
+  workflow = load_bytes (self, content, path, error);
+  if (workflow != NULL)
+    *out_checksum = g_steal_pointer (&checksum);
   return workflow;
 }
 
@@ -331,25 +354,24 @@ sluice_workflow_set_reload (SluiceWorkflowSet *self,
     {
       g_autofree char *path = g_build_filename (self->workflows_dir,
                                                 g_ptr_array_index (files, i), NULL);
-      g_autofree char *data = NULL;
       g_autofree char *checksum = NULL;
+      g_autoptr(GBytes) content = NULL;
       g_autoptr(SluiceWorkflow) workflow = NULL;
       Entry *current = lookup_path (self, path);
       Entry *same_name;
-      gsize length;
 
       g_hash_table_add (seen, g_strdup (path));
       g_clear_error (&error);
-      if (!g_file_get_contents (path, &data, &length, &error))
+      content = read_file (path, &checksum, &error);
+      if (content == NULL)
         {
           g_hash_table_insert (failed, g_strdup (path), g_strdup (error->message));
           continue;
         }
-      checksum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
       if (current != NULL && g_str_equal (current->checksum, checksum))
         continue;
 
-      workflow = sluice_workflow_load_data (self->host, data, (gssize) length, path, &error);
+      workflow = load_bytes (self, content, path, &error);
       if (workflow == NULL)
         {
           g_hash_table_insert (failed, g_strdup (path), g_strdup (error->message));
