@@ -707,6 +707,17 @@ dbus_test_sluiced_send_signal (DBusTestSluiced *self,
   g_subprocess_send_signal (self->process, signum);
 }
 
+void
+dbus_test_teardown (DBusTestSluiced **daemon,
+                    DBusTestBus      **bus)
+{
+  if (*daemon != NULL && dbus_test_sluiced_is_running (*daemon) && !g_test_failed ())
+    dbus_test_sluiced_stop (*daemon);
+  g_clear_pointer (daemon, dbus_test_sluiced_free);
+  dbus_test_bus_stop (*bus);
+  g_clear_pointer (bus, dbus_test_bus_free);
+}
+
 gboolean
 dbus_test_sluiced_is_running (DBusTestSluiced *self)
 {

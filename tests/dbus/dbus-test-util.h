@@ -195,6 +195,12 @@ GDBusConnection *dbus_test_sluiced_get_connection (DBusTestSluiced *self);
 SluiceDBusManager *dbus_test_sluiced_get_manager (DBusTestSluiced *self);
 
 void dbus_test_sluiced_free (DBusTestSluiced *self);
+
+/* A fixture's end: a daemon still running is stopped, and its clean stop
+ * (exit 0, name released) checked, unless the test failed already; then
+ * the daemon (may be NULL) and the bus are freed. */
+void dbus_test_teardown (DBusTestSluiced **daemon,
+                         DBusTestBus      **bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DBusTestSluiced, dbus_test_sluiced_free)
 
 /* The sluicectl to run: $SLUICECTL, else the one built here (NULL when

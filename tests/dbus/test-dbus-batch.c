@@ -31,11 +31,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  if (dbus_test_sluiced_is_running (f->daemon) && !g_test_failed ())
-    dbus_test_sluiced_stop (f->daemon);
-  g_clear_pointer (&f->daemon, dbus_test_sluiced_free);
-  dbus_test_bus_stop (f->bus);
-  g_clear_pointer (&f->bus, dbus_test_bus_free);
+  dbus_test_teardown (&f->daemon, &f->bus);
   g_clear_pointer (&f->redis, redis_test_server_free);
 }
 
