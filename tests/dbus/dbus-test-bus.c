@@ -233,7 +233,7 @@ dbus_test_bus_free (DBusTestBus *self)
       g_subprocess_wait (self->process, NULL, NULL);
       g_clear_object (&self->process);
     }
-  dbus_test_rm_rf (self->dir);
+  sluice_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self->address);
   g_free (self);

@@ -60,32 +60,6 @@ dbus_test_assert_remote_error_impl (const char   *file,
     }
 }
 
-void
-dbus_test_rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (path == NULL)
-    return;
-  dir = g_dir_open (path, 0, NULL);
-  if (dir == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        dbus_test_rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 guint
 dbus_test_count_lines (const char *path)
 {
@@ -754,7 +728,7 @@ dbus_test_sluiced_free (DBusTestSluiced *self)
   g_clear_object (&self->manager);
   g_dbus_connection_close_sync (self->connection, NULL, NULL);
   g_clear_object (&self->connection);
-  dbus_test_rm_rf (self->dir);
+  sluice_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self->workflows);
   g_free (self->redis);

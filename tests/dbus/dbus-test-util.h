@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "dbus-test-bus.h"
+#include "sluice-test-fs.h"
 #include "sluice-dbus-generated.h"
 
 G_BEGIN_DECLS
@@ -59,7 +60,6 @@ void dbus_test_assert_remote_error_impl (const char   *file,
                                          const GError *error,
                                          const char   *name);
 
-void dbus_test_rm_rf (const char *path);
 
 /* The lines of the file at @path; 0 when it does not exist (yet). */
 guint dbus_test_count_lines (const char *path);

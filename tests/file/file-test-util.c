@@ -211,27 +211,3 @@ file_test_make_tmpdir (void)
   return dir;
 }
 
-void
-file_test_rm_rf (const char *path)
-{
-  g_autoptr(GDir) handle = NULL;
-  const char *name;
-
-  handle = g_dir_open (path, 0, NULL);
-  if (handle != NULL)
-    {
-      while ((name = g_dir_read_name (handle)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-              !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            file_test_rm_rf (child);
-          else
-            g_unlink (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}

@@ -3,6 +3,8 @@
 
 #include <sluice/sluice.h>
 
+#include "sluice-test-fs.h"
+
 G_BEGIN_DECLS
 
 /* The file plugin, loaded the way the host loads it: the module, its
@@ -60,6 +62,5 @@ char *file_test_write (const char *dir,
 char *file_test_list_dir (const char *dir);
 
 char *file_test_make_tmpdir (void);
-void file_test_rm_rf (const char *path);
 
 G_END_DECLS

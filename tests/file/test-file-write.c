@@ -38,7 +38,7 @@ fixture_teardown (Fixture      *f,
 {
   g_clear_object (&f->context);
   g_clear_object (&f->clock);
-  file_test_rm_rf (f->tmpdir);
+  sluice_test_rm_rf (f->tmpdir);
   g_free (f->out);
   g_free (f->tmpdir);
   file_test_plugin_free (f->loaded);

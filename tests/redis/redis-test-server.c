@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "redis-test-server.h"
 
+#include "sluice-test-fs.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -333,29 +335,6 @@ redis_test_server_restart (RedisTestServer *self)
   g_assert_not_reached ();
 }
 
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 void
 redis_test_server_free (RedisTestServer *self)
 {
@@ -367,7 +346,7 @@ redis_test_server_free (RedisTestServer *self)
       g_subprocess_wait (self->process, NULL, NULL);
       g_clear_object (&self->process);
     }
-  rm_rf (self->dir);
+  sluice_test_rm_rf (self->dir);
   g_free (self->dir);
   g_free (self->socket_path);
   g_free (self->url);
