@@ -99,13 +99,7 @@ fixture_teardown (Fixture *fixture, gconstpointer data)
 static void
 add_workflow (Fixture *fixture, const char *json)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SluiceWorkflow) workflow =
-    sluice_workflow_load_data (fixture->host, json, -1, "test.json", &error);
-
-  g_assert_no_error (error);
-  g_assert_true (sluice_engine_add_workflow (fixture->engine, workflow, TRUE, &error));
-  g_assert_no_error (error);
+  test_engine_add_workflow (fixture->host, fixture->engine, json);
 }
 
 static SluiceEvent *

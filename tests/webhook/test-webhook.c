@@ -263,17 +263,12 @@ fixture_teardown (Fixture *fixture, gconstpointer data)
 static void
 add_workflow (Fixture *fixture, const char *json)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *port = g_strdup_printf ("%u", fixture->port);
   g_autoptr(GString) text = g_string_new (json);
-  g_autoptr(SluiceWorkflow) workflow = NULL;
 
   g_string_replace (text, "PORT", port, 0);
   g_string_replace (text, "DIR", fixture->dir, 0);
-  workflow = sluice_workflow_load_data (fixture->host, text->str, -1, "test.json", &error);
-  g_assert_no_error (error);
-  g_assert_true (sluice_engine_add_workflow (fixture->engine, workflow, TRUE, &error));
-  g_assert_no_error (error);
+  test_engine_add_workflow (fixture->host, fixture->engine, text->str);
 }
 
 /* Sends a request; NULL-terminated header name/value pairs follow. */

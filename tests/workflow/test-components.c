@@ -4,6 +4,20 @@
 TestRecorder test_recorder;
 
 void
+test_engine_add_workflow (SluicePluginHost *host,
+                          SluiceEngine     *engine,
+                          const char       *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SluiceWorkflow) workflow = sluice_workflow_load_data (host, json, -1, "test.json",
+                                                                  &error);
+
+  g_assert_no_error (error);
+  g_assert_true (sluice_engine_add_workflow (engine, workflow, TRUE, &error));
+  g_assert_no_error (error);
+}
+
+void
 test_recorder_reset (SluiceClock *clock)
 {
   g_clear_pointer (&test_recorder.collected, g_ptr_array_unref);

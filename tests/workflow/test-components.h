@@ -3,6 +3,7 @@
 
 #include <sluice/sluice.h>
 
+#include "sluice-engine.h"
 #include "sluice-plugin-host.h"
 
 G_BEGIN_DECLS
@@ -30,5 +31,11 @@ extern TestRecorder test_recorder;
 void test_recorder_reset (SluiceClock *clock);
 void test_recorder_release (guint count);
 gboolean test_components_register (SluicePluginHost *host, GError **error);
+
+/* Loads the workflow in @json ("test.json") and starts it in @engine;
+ * any error fails the test. */
+void test_engine_add_workflow (SluicePluginHost *host,
+                               SluiceEngine     *engine,
+                               const char       *json);
 
 G_END_DECLS
