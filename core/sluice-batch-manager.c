@@ -88,7 +88,7 @@ typedef struct {
   gboolean   warned;    /* a dispatch error was logged */
 } Chunk;
 
-enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
+enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, SIGNAL_LISTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (SluiceBatchManager, sluice_batch_manager, G_TYPE_OBJECT)
@@ -900,6 +900,8 @@ on_listed (GObject *object, GAsyncResult *result, gpointer user_data)
   self->listing = FALSE;
   if (batches == NULL)
     g_debug ("listing batches: %s", error->message);
+  else
+    g_signal_emit (self, signals[SIGNAL_LISTED], 0, batches);
   for (guint i = 0; batches != NULL && i < batches->len && !self->stopping; i++)
     {
       SluiceBatchInfo *info = g_ptr_array_index (batches, i);
@@ -1423,6 +1425,13 @@ sluice_batch_manager_class_init (SluiceBatchManagerClass *klass)
   signals[SIGNAL_FINISHED] =
     g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, SLUICE_TYPE_BATCH_INFO);
+  /* SluiceBatchManager::listed: (GPtrArray of SluiceBatchInfo) every
+   * batch in the store, at each look of sluice_batch_manager_watch(), for
+   * whoever shows them (the D-Bus batch objects) without a listing of its
+   * own. */
+  signals[SIGNAL_LISTED] =
+    g_signal_new ("listed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
 }
 
 static void

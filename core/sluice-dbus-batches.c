@@ -3,8 +3,6 @@
 
 #include "sluice-dbus-generated.h"
 
-/* How often the store is read for batches this host does not process. */
-#define REFRESH_INTERVAL_MSEC 2000
 /* Progress signals per batch: at most one per this interval. */
 #define PROGRESS_INTERVAL_USEC (500 * 1000)
 #define LIST_FAILED_DEFAULT 100
@@ -28,8 +26,7 @@ struct _SluiceDBusBatches
   SluiceClock        *clock;
   GDBusConnection    *connection;
   GHashTable         *objects;    /* id -> BatchObject */
-  guint               refresh_timer;
-  gboolean            refreshing;
+  gulong              listed_handler;
   gulong              progress_handler;
   gulong              finished_handler;
 };
@@ -529,29 +526,23 @@ sluice_dbus_batches_list_finish (SluiceDBusBatches *self,
 }
 
 static void
-on_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
+on_first_listed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(SluiceDBusBatches) self = user_data;
   g_autoptr(GVariant) batches = NULL;
   g_autoptr(GError) error = NULL;
 
-  self->refreshing = FALSE;
   batches = sluice_dbus_batches_list_finish (self, result, &error);
   if (batches == NULL)
-    g_debug ("D-Bus batch objects not refreshed: %s", error->message);
+    g_debug ("D-Bus batch objects not listed yet: %s", error->message);
 }
 
-static gboolean
-on_refresh_due (gpointer user_data)
+/* The manager's own look at the store, every few seconds, keeps the
+ * objects of batches this host does not process up to date. */
+static void
+on_manager_listed (SluiceBatchManager *manager, GPtrArray *batches, gpointer user_data)
 {
-  SluiceDBusBatches *self = user_data;
-
-  if (!self->refreshing)
-    {
-      self->refreshing = TRUE;
-      sluice_dbus_batches_list_async (self, NULL, on_refreshed, g_object_ref (self));
-    }
-  return G_SOURCE_CONTINUE;
+  apply_listing (user_data, batches);
 }
 
 void
@@ -566,8 +557,10 @@ sluice_dbus_batches_export (SluiceDBusBatches *self,
                                              G_CALLBACK (on_manager_progress), self);
   self->finished_handler = g_signal_connect (self->manager, "finished",
                                              G_CALLBACK (on_manager_progress), self);
-  self->refresh_timer = g_timeout_add (REFRESH_INTERVAL_MSEC, on_refresh_due, self);
-  on_refresh_due (self);
+  self->listed_handler = g_signal_connect (self->manager, "listed",
+                                           G_CALLBACK (on_manager_listed), self);
+  /* Published at once, not at the manager's next look. */
+  sluice_dbus_batches_list_async (self, NULL, on_first_listed, g_object_ref (self));
 }
 
 void
@@ -577,7 +570,7 @@ sluice_dbus_batches_unexport (SluiceDBusBatches *self)
     return;
   g_clear_signal_handler (&self->progress_handler, self->manager);
   g_clear_signal_handler (&self->finished_handler, self->manager);
-  g_clear_handle_id (&self->refresh_timer, g_source_remove);
+  g_clear_signal_handler (&self->listed_handler, self->manager);
   g_hash_table_remove_all (self->objects);
   g_clear_object (&self->connection);
 }

@@ -9,8 +9,8 @@ G_BEGIN_DECLS
 
 /* The batches of the store as D-Bus objects,
  * /org/sluice/Sluice1/batches/BATCH (org.sluice.Sluice1.Batch), whichever
- * host made them: their properties follow the store (a look every few
- * seconds, and the manager's progress at once), their methods drive the
+ * host made them: their properties follow the store (the manager's look
+ * every few seconds, "listed", and its progress at once), their methods drive the
  * manager, and Progress is sent at most twice a second per batch. */
 #define SLUICE_TYPE_DBUS_BATCHES (sluice_dbus_batches_get_type ())
 G_DECLARE_FINAL_TYPE (SluiceDBusBatches, sluice_dbus_batches, SLUICE, DBUS_BATCHES, GObject)
